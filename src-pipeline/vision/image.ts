@@ -50,7 +50,7 @@ export async function encodePng(img: RgbImage): Promise<Buffer> {
     .toBuffer();
 }
 
-/** Integer crop, clamped to the image; a crop entirely outside yields a 1x1 black image. */
+/** Integer crop, clamped to the image; a crop entirely outside yields 1x1 of the nearest edge pixel. */
 export function cropImage(img: RgbImage, box: Box): RgbImage {
   const x1 = Math.max(0, Math.min(img.width - 1, Math.floor(box.x1)));
   const y1 = Math.max(0, Math.min(img.height - 1, Math.floor(box.y1)));
@@ -73,7 +73,7 @@ export function cropImage(img: RgbImage, box: Box): RgbImage {
  */
 export function resizeImage(img: RgbImage, width: number, height: number): RgbImage {
   let src = img;
-  while (src.width >= width * 2 && src.height >= height * 2) src = halve(src);
+  while (width > 0 && height > 0 && src.width >= width * 2 && src.height >= height * 2) src = halve(src);
   if (src.width === width && src.height === height) return src === img ? { ...img, data: img.data.slice() } : src;
   const out = createImage(width, height);
   const sx = src.width / width;

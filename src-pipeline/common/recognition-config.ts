@@ -1,0 +1,31 @@
+/** Contract for config/recognition.yaml: which models run and how reads are judged. */
+import { z } from 'zod';
+
+export const READ_STRATEGIES = ['rectified', 'padded', 'enhanced', 'chars', 'tight'] as const;
+
+export const RecognitionConfig = z
+  .object({
+    models: z
+      .object({
+        vehicle: z.string().default('yolox-nano'),
+        plate: z.string().default('y5fu-640'),
+        plate_crop: z.string().nullable().default('y5fu-320'),
+        ocr: z.string().default('cct-xs-global'),
+        text_detector: z.string().nullable().default('ppocr-v4-det'),
+      })
+      .strict()
+      .prefault({}),
+    plate_format: z.enum(['us', 'eu', 'any']).default('us'),
+    min_plate_confidence: z.number().min(0).max(1).default(0.6),
+    min_plate_detector_score: z.number().min(0).max(1).default(0.35),
+    vehicle_score: z.number().min(0).max(1).default(0.3),
+    /** Search vehicle crops with the small plate detector when the full frame found nothing there. */
+    crop_search: z.boolean().default(true),
+    /** Use the text detector as a last resort when no plate detector fires on a frame. */
+    text_fallback: z.boolean().default(false),
+    strategies: z.array(z.enum(READ_STRATEGIES)).min(1).default(['rectified', 'padded', 'enhanced', 'chars']),
+    max_plates: z.number().int().positive().default(12),
+  })
+  .strict();
+
+export type RecognitionConfig = z.infer<typeof RecognitionConfig>;

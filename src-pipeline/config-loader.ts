@@ -1,0 +1,37 @@
+/**
+ * Reads YAML config files against their zod contracts. Every problem is reported as
+ * `file: key: what is wrong` so an operator can fix the file without reading code.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { AlprError } from './common/errors.js';
+import { RecognitionConfig } from './common/recognition-config.js';
+import { projectRoot } from './paths.js';
+
+export function defaultConfigDir(): string {
+  return process.env.OVR_ALPR_CONFIG_DIR ?? join(projectRoot(), 'config');
+}
+
+export function loadYamlFile<S extends z.ZodType>(file: string, schema: S, fix: string): z.infer<S> {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8')) ?? {};
+  } catch (err) {
+    throw new AlprError('CONFIG_INVALID', `${file}: not valid YAML: ${(err as Error).message}`, { cause: err, details: { file } });
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new AlprError('CONFIG_INVALID', `${lines.join('\n')}\n${fix}`, { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) } });
+  }
+  return parsed.data;
+}
+
+/** config/recognition.yaml from the given folder; defaults when the folder has none. */
+export function loadRecognitionConfig(dir = defaultConfigDir()): RecognitionConfig {
+  const file = join(dir, 'recognition.yaml');
+  if (!existsSync(file)) return RecognitionConfig.parse({});
+  return loadYamlFile(file, RecognitionConfig, 'Fix the key (see the comments in config/recognition.yaml for allowed values) or delete it to use the default.');
+}

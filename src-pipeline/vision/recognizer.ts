@@ -1,0 +1,326 @@
+/**
+ * Still-image plate recognition: vehicles, plates (full frame, then vehicle crops), several
+ * views of each plate read in one OCR batch, format-aware decoding and a confidence-weighted
+ * vote between views, plates assigned to vehicles.
+ */
+import { containment, padBox, clampBox, roundBox, type Box, type Quad } from '../common/geometry.js';
+import { decodeSlots, guessRegion, judgePlate, normalizePlate, PLATE_FORMATS, type PlateFormat, type RejectReason } from '../common/plate-text.js';
+import type { RecognitionConfig } from '../common/recognition-config.js';
+import type { Detection } from './detection.js';
+import { padConstant, stretchContrast } from './enhance.js';
+import { cropImage, meanLuma, type RgbImage } from './image.js';
+import { findModel, loadManifest, type Manifest } from './model-manifest.js';
+import { ObjectDetector, type DetectTimings } from './object-detector.js';
+import { CctPlateReader, type SlotRead } from './plate-reader-cct.js';
+import { findCharSpan } from './char-span.js';
+import { expandQuad, isConvexClockwise, quadSize, warpQuad } from './warp.js';
+import { RecognitionConfig as RecognitionConfigSchema } from '../common/recognition-config.js';
+
+export const VEHICLE_CLASSES: Readonly<Record<number, string>> = { 2: 'car', 3: 'motorcycle', 5: 'bus', 7: 'truck' };
+
+export interface VehicleResult {
+  type: string;
+  score: number;
+  box: Box;
+}
+
+export interface PlateResult {
+  text: string;
+  confidence: number;
+  char_confidences: number[];
+  box: Box;
+  corners: Quad | null;
+  detector_score: number;
+  detector: string;
+  region: string;
+  strategy: string;
+  vehicle: VehicleResult | null;
+}
+
+export interface RejectedRead {
+  text: string;
+  confidence: number;
+  box: Box;
+  reason: RejectReason;
+}
+
+export interface StageTimings {
+  decode_ms?: number;
+  vehicle_ms: number;
+  plate_ms: number;
+  ocr_ms: number;
+  total_ms: number;
+  /** Pure onnxruntime time, summed over every model run for this image. */
+  inference_ms: number;
+}
+
+export interface RecognitionResult {
+  width: number;
+  height: number;
+  plates: PlateResult[];
+  vehicles: VehicleResult[];
+  rejected: RejectedRead[];
+  timings: StageTimings;
+}
+
+interface PlateCandidate {
+  det: Detection;
+  detector: string;
+  vehicle: VehicleResult | null;
+}
+
+/** OCR view of one plate: an image plus the name of the strategy that made it. */
+export interface View {
+  strategy: string;
+  image: RgbImage;
+}
+
+export interface ReadChoice {
+  text: string;
+  confidence: number;
+  charConfidences: number[];
+  strategy: string;
+}
+
+/**
+ * Votes between the views of one plate: identical decoded texts pool their confidence, so two
+ * agreeing views beat one slightly more confident outlier.
+ */
+export function voteReads(reads: readonly { text: string; confidence: number; charConfidences: number[]; strategy: string }[]): ReadChoice | null {
+  const pool = new Map<string, { score: number; best: ReadChoice }>();
+  for (const r of reads) {
+    if (!r.text) continue;
+    const e = pool.get(r.text);
+    if (!e) pool.set(r.text, { score: r.confidence, best: { ...r } });
+    else {
+      e.score += r.confidence;
+      if (r.confidence > e.best.confidence) e.best = { ...r };
+    }
+  }
+  let winner: { score: number; best: ReadChoice } | undefined;
+  for (const e of pool.values()) if (!winner || e.score > winner.score) winner = e;
+  return winner ? winner.best : null;
+}
+
+export class Recognizer {
+  readonly config: RecognitionConfig;
+  private readonly format: PlateFormat;
+
+  private constructor(
+    config: RecognitionConfig,
+    private readonly vehicleDetector: ObjectDetector,
+    private readonly plateDetector: ObjectDetector,
+    private readonly cropDetector: ObjectDetector | null,
+    private readonly reader: CctPlateReader,
+  ) {
+    this.config = config;
+    this.format = PLATE_FORMATS[config.plate_format];
+  }
+
+  static async create(config: Partial<RecognitionConfig> = {}, manifest: Manifest = loadManifest()): Promise<Recognizer> {
+    const cfg = RecognitionConfigSchema.parse(config);
+    const [vehicle, plate, crop, reader] = await Promise.all([
+      ObjectDetector.create(findModel(manifest, cfg.models.vehicle, 'vehicle-detection')),
+      ObjectDetector.create(findModel(manifest, cfg.models.plate, 'plate-detection')),
+      cfg.crop_search && cfg.models.plate_crop ? ObjectDetector.create(findModel(manifest, cfg.models.plate_crop, 'plate-detection')) : Promise.resolve(null),
+      CctPlateReader.create(findModel(manifest, cfg.models.ocr, 'plate-ocr') as Parameters<typeof CctPlateReader.create>[0]),
+    ]);
+    return new Recognizer(cfg, vehicle, plate, crop, reader);
+  }
+
+  async recognize(img: RgbImage): Promise<RecognitionResult> {
+    const t0 = performance.now();
+    const vt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
+    const pt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
+    const vehicles = await this.detectVehicles(img, vt);
+    const t1 = performance.now();
+    const candidates = await this.detectPlates(img, vehicles, pt);
+    const t2 = performance.now();
+    const ocr = { inferMs: 0 };
+    const { plates, rejected } = await this.readPlates(img, candidates, ocr);
+    const t3 = performance.now();
+    return {
+      width: img.width,
+      height: img.height,
+      plates,
+      vehicles,
+      rejected,
+      timings: {
+        vehicle_ms: t1 - t0,
+        plate_ms: t2 - t1,
+        ocr_ms: t3 - t2,
+        total_ms: t3 - t0,
+        inference_ms: vt.inferMs + pt.inferMs + ocr.inferMs,
+      },
+    };
+  }
+
+  /** Reads an image that is already a plate crop (no detection), as the crops benchmark needs. */
+  async readCrop(img: RgbImage): Promise<{ text: string; confidence: number; charConfidences: number[]; strategy: string; verdict: ReturnType<typeof judgePlate> }> {
+    const views: View[] = [
+      { strategy: 'padded', image: padConstant(img, 0.1, 0.2) },
+      { strategy: 'padded-tall', image: padConstant(img, 0.1, 0.3) },
+    ];
+    if (this.config.strategies.includes('enhanced')) views.push({ strategy: 'enhanced', image: padConstant(stretchContrast(img), 0.1, 0.2) });
+    if (this.config.strategies.includes('chars')) views.push(...charSpanViews(img));
+    const reads = await this.reader.read(views.map((v) => v.image));
+    const choice = voteReads(reads.map((r, i) => ({ ...this.decode(r), strategy: views[i].strategy })));
+    const c = choice ?? { text: '', confidence: 0, charConfidences: [], strategy: 'none' };
+    return { ...c, verdict: judgePlate(c.text, c.confidence, this.format, this.config.min_plate_confidence) };
+  }
+
+  private decode(r: SlotRead): { text: string; confidence: number; charConfidences: number[] } {
+    const d = decodeSlots(r.slots, r.alphabet, r.pad, this.format);
+    return { text: d.text, confidence: d.confidence, charConfidences: d.charConfidences };
+  }
+
+  private async detectVehicles(img: RgbImage, t: DetectTimings): Promise<VehicleResult[]> {
+    const dets = await this.vehicleDetector.detect(img, { scoreThreshold: this.config.vehicle_score, keepClasses: [2, 3, 5, 7], classAwareNms: false }, t);
+    return dets.map((d) => ({ type: VEHICLE_CLASSES[d.classId] ?? this.vehicleDetector.className(d.classId), score: d.score, box: clampBox(d.box, img.width, img.height) }));
+  }
+
+  private async detectPlates(img: RgbImage, vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
+    const minScore = this.config.min_plate_detector_score;
+    const full = (await this.plateDetector.detect(img, {}, t)).filter((d) => d.score >= minScore);
+    const cands: PlateCandidate[] = full.map((det) => ({ det, detector: this.plateDetector.entry.name, vehicle: null }));
+    if (this.cropDetector) {
+      for (const v of vehicles) {
+        if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
+        // Vehicles too small to hold a readable plate are not worth a detector run.
+        if (v.box.x2 - v.box.x1 < 60 || v.box.y2 - v.box.y1 < 40) continue;
+        const region = clampBox(padBox(v.box, 0.05, 0.05), img.width, img.height);
+        const crop = cropImage(img, region);
+        const dets = (await this.cropDetector.detect(crop, {}, t)).filter((d) => d.score >= minScore);
+        for (const d of dets.slice(0, 2)) {
+          const ox = Math.floor(region.x1);
+          const oy = Math.floor(region.y1);
+          const box = { x1: d.box.x1 + ox, y1: d.box.y1 + oy, x2: d.box.x2 + ox, y2: d.box.y2 + oy };
+          const corners = d.corners?.map((p) => ({ x: p.x + ox, y: p.y + oy })) as Quad | undefined;
+          cands.push({ det: { ...d, box, corners }, detector: this.cropDetector.entry.name, vehicle: null });
+        }
+      }
+    }
+    for (const c of cands) c.vehicle = assignVehicle(c.det.box, vehicles);
+    return cands.sort((a, b) => b.det.score - a.det.score).slice(0, this.config.max_plates);
+  }
+
+  private viewsFor(img: RgbImage, det: Detection): View[] {
+    const views: View[] = [];
+    const strategies = this.config.strategies;
+    const box = clampBox(det.box, img.width, img.height);
+    const quadOk = det.corners && isConvexClockwise(det.corners);
+    if (strategies.includes('rectified') && quadOk) {
+      const q = expandQuad(det.corners!, 0.1, 0.2);
+      const { width, height } = quadSize(q);
+      const w = Math.max(16, Math.min(512, Math.round(width)));
+      const h = Math.max(8, Math.min(256, Math.round(height)));
+      const warped = warpQuad(img, q, w, h);
+      if (warped) {
+        views.push({ strategy: 'rectified', image: warped });
+        if (strategies.includes('enhanced')) views.push({ strategy: 'rectified+enhanced', image: stretchContrast(warped) });
+      }
+      if (strategies.includes('chars')) {
+        const { width: tw, height: th } = quadSize(det.corners!);
+        const tight = warpQuad(img, det.corners!, Math.max(16, Math.min(512, Math.round(tw))), Math.max(8, Math.min(256, Math.round(th))));
+        if (tight) views.push(...charSpanViews(tight));
+      }
+    }
+    if (strategies.includes('padded') || views.length === 0) {
+      const padded = cropImage(img, clampBox(padBox(box, 0.1, 0.2), img.width, img.height));
+      views.push({ strategy: 'padded', image: padded });
+      if (strategies.includes('enhanced') && (views.length === 1 || meanLuma(padded) < 70)) views.push({ strategy: 'padded+enhanced', image: stretchContrast(padded) });
+    }
+    if (strategies.includes('tight')) views.push({ strategy: 'tight', image: cropImage(img, box) });
+    return views;
+  }
+
+  private async readPlates(img: RgbImage, cands: PlateCandidate[], t: { inferMs: number }): Promise<{ plates: PlateResult[]; rejected: RejectedRead[] }> {
+    const views = cands.map((c) => this.viewsFor(img, c.det));
+    const flat = views.flat();
+    const t0 = performance.now();
+    const reads = await this.reader.read(flat.map((v) => v.image));
+    t.inferMs += performance.now() - t0;
+    const plates: PlateResult[] = [];
+    const rejected: RejectedRead[] = [];
+    let k = 0;
+    cands.forEach((c, i) => {
+      const mine = views[i].map((v) => ({ ...this.decode(reads[k++]), strategy: v.strategy }));
+      const choice = voteReads(mine);
+      const box = roundBox(clampBox(c.det.box, img.width, img.height));
+      if (!choice) {
+        rejected.push({ text: '', confidence: 0, box, reason: 'empty' });
+        return;
+      }
+      const verdict = judgePlate(choice.text, choice.confidence, this.format, this.config.min_plate_confidence);
+      if (!verdict.ok) {
+        rejected.push({ text: choice.text, confidence: round3(choice.confidence), box, reason: verdict.reason! });
+        return;
+      }
+      plates.push({
+        text: normalizePlate(choice.text),
+        confidence: round3(choice.confidence),
+        char_confidences: choice.charConfidences.map(round3),
+        box,
+        corners: c.det.corners ? (c.det.corners.map((p) => ({ x: Math.round(p.x), y: Math.round(p.y) })) as Quad) : null,
+        detector_score: round3(c.det.score),
+        detector: c.detector,
+        region: guessRegion(choice.text, this.format.id),
+        strategy: choice.strategy,
+        vehicle: c.vehicle,
+      });
+    });
+    return { plates: dedupePlates(plates), rejected };
+  }
+}
+
+/**
+ * Views cut to the span of the plate's main characters (see char-span.ts). Two paddings, so
+ * when segmentation succeeds its reading carries the weight of two votes against the whole
+ * plate views that also see stacked letters and frame text.
+ */
+export function charSpanViews(plate: RgbImage): View[] {
+  const span = findCharSpan(plate);
+  if (!span) return [];
+  const cw = span.charHeight * 0.5;
+  const b = clampBox(
+    { x1: span.box.x1 - cw * 0.6, y1: span.box.y1 - span.charHeight * 0.4, x2: span.box.x2 + cw * 0.6, y2: span.box.y2 + span.charHeight * 0.4 },
+    plate.width,
+    plate.height,
+  );
+  const c = cropImage(plate, b);
+  return [
+    { strategy: 'chars', image: padConstant(c, 0.1, 0.2) },
+    { strategy: 'chars-tall', image: padConstant(c, 0.1, 0.3) },
+  ];
+}
+
+/** The vehicle that contains most of the plate (ties: the smaller, nearer vehicle). */
+export function assignVehicle(plate: Box, vehicles: readonly VehicleResult[]): VehicleResult | null {
+  let best: VehicleResult | null = null;
+  let bestC = 0.5;
+  for (const v of vehicles) {
+    const c = containment(plate, v.box);
+    const area = (v.box.x2 - v.box.x1) * (v.box.y2 - v.box.y1);
+    const bestArea = best ? (best.box.x2 - best.box.x1) * (best.box.y2 - best.box.y1) : Infinity;
+    if (c > bestC + 1e-6 || (Math.abs(c - bestC) <= 1e-6 && area < bestArea)) {
+      best = v;
+      bestC = c;
+    }
+  }
+  return best;
+}
+
+/** Two detections of the same physical plate (full frame and crop search) keep the surer one. */
+function dedupePlates(plates: PlateResult[]): PlateResult[] {
+  const out: PlateResult[] = [];
+  for (const p of [...plates].sort((a, b) => b.confidence - a.confidence)) {
+    if (out.some((q) => q.text === p.text || containment(p.box, q.box) > 0.5)) continue;
+    out.push(p);
+  }
+  return out;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
