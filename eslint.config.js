@@ -31,7 +31,10 @@ const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Node built-ins, bare (`fs`, `fs/promises`) or with the `node:` scheme. */
 const NODE_BUILTINS = {
-  regex: `^(?:node:.*|${builtinModules.filter((m) => !m.startsWith('_')).map(escapeRe).join('|')})$`,
+  regex: `^(?:node:.*|${builtinModules
+    .filter((m) => !m.startsWith('_'))
+    .map(escapeRe)
+    .join('|')})$`,
   message: 'Node built-in modules are not available in this layer (it must run in every runtime / the browser).',
 };
 
@@ -106,7 +109,8 @@ const commonBlocks = Array.from({ length: COMMON_MAX_DEPTH + 1 }, (_, depth) => 
 }));
 
 export default defineConfig([
-  globalIgnores(['dist/', 'node_modules/', '.tmp/', 'models/', 'coverage/', 'release/', 'out/'], 'ovr-alpr/ignores'),
+  // .scratch/ holds uncommitted local experiments.
+  globalIgnores(['dist/', 'node_modules/', '.tmp/', '.scratch/', 'models/', 'coverage/', 'release/', 'out/'], 'ovr-alpr/ignores'),
 
   {
     name: 'ovr-alpr/base',

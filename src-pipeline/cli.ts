@@ -163,7 +163,11 @@ async function evalCmd(args: string[], io: Io): Promise<number> {
         false_reads: outcome.falseReads,
         ...(outcome.error ? { error: outcome.error } : {}),
       };
-      io.out(values.json ? JSON.stringify({ miss: line }) : `MISS ${s.file}: expected ${outcome.expected.join(' ') || '(none)'}, read ${outcome.read.join(' ') || '(nothing)'}${outcome.error ? ` [${outcome.error}]` : ''}`);
+      io.out(
+        values.json
+          ? JSON.stringify({ miss: line })
+          : `MISS ${s.file}: expected ${outcome.expected.join(' ') || '(none)'}, read ${outcome.read.join(' ') || '(nothing)'}${outcome.error ? ` [${outcome.error}]` : ''}`,
+      );
     }
   }
   const summary = summarize(dataset, outcomes);

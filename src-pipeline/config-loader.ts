@@ -24,7 +24,9 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S, fix: 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-    throw new AlprError('CONFIG_INVALID', `${lines.join('\n')}\n${fix}`, { details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) } });
+    throw new AlprError('CONFIG_INVALID', `${lines.join('\n')}\n${fix}`, {
+      details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) },
+    });
   }
   return parsed.data;
 }

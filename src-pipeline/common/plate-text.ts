@@ -63,7 +63,22 @@ export const PLATE_FORMATS: Readonly<Record<string, PlateFormat>> = {
     maxLength: 10,
     charWeights: {},
     // UK, RO (county + digits + letters), DE/FR/IT/ES/NL-style groups.
-    layouts: ['LLDDLLL', 'LDDLLL', 'LLDDLLL', 'LDDDLLL', 'LLDDDLLL', 'LLDDDL', 'DDDDLLL', 'LLDDDLL', 'LLDDDDL', 'LLLDDD', 'DLLLDDD', 'LLLDDDD', 'DDLLLD', 'LLDDLL'],
+    layouts: [
+      'LLDDLLL',
+      'LDDLLL',
+      'LLDDLLL',
+      'LDDDLLL',
+      'LLDDDLLL',
+      'LLDDDL',
+      'DDDDLLL',
+      'LLDDDLL',
+      'LLDDDDL',
+      'LLLDDD',
+      'DLLLDDD',
+      'LLLDDDD',
+      'DDLLLD',
+      'LLDDLL',
+    ],
   },
 };
 
@@ -113,7 +128,10 @@ export function decodeSlots(slots: readonly ArrayLike<number>[], alphabet: strin
     let bestScore = -1;
     for (let k = 0; k < alphabet.length; k++) {
       const s = p[k] * w[k];
-      if (s > bestScore) (bestScore = s), (best = k);
+      if (s > bestScore) {
+        bestScore = s;
+        best = k;
+      }
     }
     if (best === padIdx) continue;
     let prob = p[best];
@@ -139,7 +157,10 @@ export function decodeSlots(slots: readonly ArrayLike<number>[], alphabet: strin
       for (let k = 0; k < alphabet.length; k++) {
         if (k === padIdx || !classAllows(layout[i] as SlotClass, alphabet[k])) continue;
         const s = p[k] * w[k];
-        if (s > bp) (bp = s), (bi = k);
+        if (s > bp) {
+          bp = s;
+          bi = k;
+        }
       }
       text.push(alphabet[bi]);
       cc.push(p[bi]);
@@ -160,16 +181,90 @@ function mean(xs: readonly number[]): number {
 /** Words printed on plates and frames that OCR reads fluently but are never the plate. */
 const NOT_PLATES = new Set([
   // US state and territory names and common abbreviations seen on frames
-  'ALABAMA', 'ALASKA', 'ARIZONA', 'ARKANSAS', 'CALIFORNIA', 'COLORADO', 'CONNECTICUT', 'DELAWARE', 'FLORIDA', 'GEORGIA',
-  'HAWAII', 'IDAHO', 'ILLINOIS', 'INDIANA', 'IOWA', 'KANSAS', 'KENTUCKY', 'LOUISIANA', 'MAINE', 'MARYLAND',
-  'MASSACHUSETTS', 'MICHIGAN', 'MINNESOTA', 'MISSISSIPPI', 'MISSOURI', 'MONTANA', 'NEBRASKA', 'NEVADA', 'NEWHAMPSHIRE',
-  'NEWJERSEY', 'NEWMEXICO', 'NEWYORK', 'NORTHCAROLINA', 'NORTHDAKOTA', 'OHIO', 'OKLAHOMA', 'OREGON', 'PENNSYLVANIA',
-  'RHODEISLAND', 'SOUTHCAROLINA', 'SOUTHDAKOTA', 'TENNESSEE', 'TEXAS', 'UTAH', 'VERMONT', 'VIRGINIA', 'WASHINGTON',
-  'WESTVIRGINIA', 'WISCONSIN', 'WYOMING', 'PUERTORICO', 'CALIF', 'PENNA',
+  'ALABAMA',
+  'ALASKA',
+  'ARIZONA',
+  'ARKANSAS',
+  'CALIFORNIA',
+  'COLORADO',
+  'CONNECTICUT',
+  'DELAWARE',
+  'FLORIDA',
+  'GEORGIA',
+  'HAWAII',
+  'IDAHO',
+  'ILLINOIS',
+  'INDIANA',
+  'IOWA',
+  'KANSAS',
+  'KENTUCKY',
+  'LOUISIANA',
+  'MAINE',
+  'MARYLAND',
+  'MASSACHUSETTS',
+  'MICHIGAN',
+  'MINNESOTA',
+  'MISSISSIPPI',
+  'MISSOURI',
+  'MONTANA',
+  'NEBRASKA',
+  'NEVADA',
+  'NEWHAMPSHIRE',
+  'NEWJERSEY',
+  'NEWMEXICO',
+  'NEWYORK',
+  'NORTHCAROLINA',
+  'NORTHDAKOTA',
+  'OHIO',
+  'OKLAHOMA',
+  'OREGON',
+  'PENNSYLVANIA',
+  'RHODEISLAND',
+  'SOUTHCAROLINA',
+  'SOUTHDAKOTA',
+  'TENNESSEE',
+  'TEXAS',
+  'UTAH',
+  'VERMONT',
+  'VIRGINIA',
+  'WASHINGTON',
+  'WESTVIRGINIA',
+  'WISCONSIN',
+  'WYOMING',
+  'PUERTORICO',
+  'CALIF',
+  'PENNA',
   // slogans, frames and dealer text
-  'DEALER', 'SUNSHINESTATE', 'LANDOFLINCOLN', 'EMPIRESTATE', 'GARDENSTATE', 'LONESTARSTATE', 'EXPLORE', 'AMERICA',
-  'TOYOTA', 'HONDA', 'FORD', 'NISSAN', 'CHEVROLET', 'CHEVY', 'DODGE', 'LEXUS', 'ACURA', 'MAZDA', 'SUBARU', 'KIA', 'HYUNDAI',
-  'BMW', 'AUDI', 'VOLKSWAGEN', 'MERCEDES', 'JEEP', 'TESLA', 'VOLVO', 'SPORT', 'SPORTS',
+  'DEALER',
+  'SUNSHINESTATE',
+  'LANDOFLINCOLN',
+  'EMPIRESTATE',
+  'GARDENSTATE',
+  'LONESTARSTATE',
+  'EXPLORE',
+  'AMERICA',
+  'TOYOTA',
+  'HONDA',
+  'FORD',
+  'NISSAN',
+  'CHEVROLET',
+  'CHEVY',
+  'DODGE',
+  'LEXUS',
+  'ACURA',
+  'MAZDA',
+  'SUBARU',
+  'KIA',
+  'HYUNDAI',
+  'BMW',
+  'AUDI',
+  'VOLKSWAGEN',
+  'MERCEDES',
+  'JEEP',
+  'TESLA',
+  'VOLVO',
+  'SPORT',
+  'SPORTS',
 ]);
 
 export type RejectReason = 'empty' | 'too_short' | 'too_long' | 'not_a_plate_word' | 'low_confidence';

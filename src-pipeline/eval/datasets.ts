@@ -34,7 +34,10 @@ export function loadDataset(dir: string): Sample[] {
   const csv = join(dir, 'groundtruth.csv');
   const samples = existsSync(csv) ? loadCrops(dir, csv) : loadOpenAlpr(dir);
   if (samples.length === 0) {
-    throw new AlprError('DATASET_INVALID', `no labelled images in ${dir}: expected name.jpg + name.txt pairs (OpenALPR layout) or groundtruth.csv (file,region,PLATE)`);
+    throw new AlprError(
+      'DATASET_INVALID',
+      `no labelled images in ${dir}: expected name.jpg + name.txt pairs (OpenALPR layout) or groundtruth.csv (file,region,PLATE)`,
+    );
   }
   return samples;
 }

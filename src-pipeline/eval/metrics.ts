@@ -50,7 +50,10 @@ export function scoreSample(file: string, labels: readonly LabelledPlate[], pred
       preds.forEach((p, i) => {
         if (used.has(i) || !p.box) return;
         const v = iou(label.box!, p.box);
-        if (v >= bestIou) (bestIou = v), (pick = i);
+        if (v >= bestIou) {
+          bestIou = v;
+          pick = i;
+        }
       });
       if (pick >= 0) detected++;
       // A read elsewhere with the right text still counts as read (boxes can be loose labels).
@@ -133,7 +136,13 @@ export function summarize(dataset: string, outcomes: readonly SampleOutcome[]): 
     exact_rate: total ? r4(sum((o) => o.exact) / total) : 0,
     folded: sum((o) => o.folded),
     folded_rate: total ? r4(sum((o) => o.folded) / total) : 0,
-    char_accuracy: r4(sum((o) => o.charsCorrect) / Math.max(1, sum((o) => o.charsTotal))),
+    char_accuracy: r4(
+      sum((o) => o.charsCorrect) /
+        Math.max(
+          1,
+          sum((o) => o.charsTotal),
+        ),
+    ),
     detection_recall: boxes ? r4(sum((o) => o.detected) / boxes) : null,
     false_reads: sum((o) => o.falseReads),
     false_reads_per_image: images ? r4(sum((o) => o.falseReads) / images) : 0,

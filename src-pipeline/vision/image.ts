@@ -20,12 +20,7 @@ export function createImage(width: number, height: number): RgbImage {
 /** Decodes JPEG/PNG/WebP/etc. from a path or buffer, applying EXIF orientation. */
 export async function decodeImage(input: string | Buffer): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(input, { failOn: 'error' })
-      .rotate()
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw()
-      .toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(input, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (err) {

@@ -111,7 +111,10 @@ export function loadManifest(path = defaultManifestPath()): Manifest {
   }
   const parsed = Manifest.safeParse(raw);
   if (!parsed.success) {
-    throw new AlprError('MODEL_MANIFEST_INVALID', `invalid model manifest:\n${describeIssues(path, parsed.error.issues)}\nFix the entry (see models/README.md for the fields).`);
+    throw new AlprError(
+      'MODEL_MANIFEST_INVALID',
+      `invalid model manifest:\n${describeIssues(path, parsed.error.issues)}\nFix the entry (see models/README.md for the fields).`,
+    );
   }
   return parsed.data;
 }

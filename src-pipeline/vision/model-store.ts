@@ -102,18 +102,26 @@ export async function fetchModels(m: Manifest, opts: { mirror?: string; log?: (l
       try {
         res = await fetch(e.source.url, { redirect: 'follow', signal: AbortSignal.timeout(120_000) });
       } catch (err) {
-        throw new AlprError('MODEL_FETCH_FAILED', `cannot download ${e.file} from ${e.source.url}: ${(err as Error).message}. Copy the file into ${dir} or set OVR_ALPR_MODEL_MIRROR to a folder holding it.`, {
-          retriable: true,
-          cause: err,
-        });
+        throw new AlprError(
+          'MODEL_FETCH_FAILED',
+          `cannot download ${e.file} from ${e.source.url}: ${(err as Error).message}. Copy the file into ${dir} or set OVR_ALPR_MODEL_MIRROR to a folder holding it.`,
+          {
+            retriable: true,
+            cause: err,
+          },
+        );
       }
-      if (!res.ok) throw new AlprError('MODEL_FETCH_FAILED', `download of ${e.file} failed: HTTP ${res.status} from ${e.source.url}`, { retriable: res.status >= 500 });
+      if (!res.ok)
+        throw new AlprError('MODEL_FETCH_FAILED', `download of ${e.file} failed: HTTP ${res.status} from ${e.source.url}`, { retriable: res.status >= 500 });
       writeFileSync(tmp, Buffer.from(await res.arrayBuffer()));
       status = 'downloaded';
     }
     const actual = sha256File(tmp);
     if (actual !== e.sha256) {
-      throw new AlprError('MODEL_CORRUPT', `${e.file} from ${status === 'copied' ? mirrored : e.source.url} has sha256 ${actual}, expected ${e.sha256}; not installed`);
+      throw new AlprError(
+        'MODEL_CORRUPT',
+        `${e.file} from ${status === 'copied' ? mirrored : e.source.url} has sha256 ${actual}, expected ${e.sha256}; not installed`,
+      );
     }
     renameSync(tmp, dest);
     reports.push({ name: e.name, file: dest, status });

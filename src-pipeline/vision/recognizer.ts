@@ -156,7 +156,9 @@ export class Recognizer {
   }
 
   /** Reads an image that is already a plate crop (no detection), as the crops benchmark needs. */
-  async readCrop(img: RgbImage): Promise<{ text: string; confidence: number; charConfidences: number[]; strategy: string; verdict: ReturnType<typeof judgePlate> }> {
+  async readCrop(
+    img: RgbImage,
+  ): Promise<{ text: string; confidence: number; charConfidences: number[]; strategy: string; verdict: ReturnType<typeof judgePlate> }> {
     const views: View[] = [
       { strategy: 'padded', image: padConstant(img, 0.1, 0.2) },
       { strategy: 'padded-tall', image: padConstant(img, 0.1, 0.3) },
@@ -176,7 +178,11 @@ export class Recognizer {
 
   private async detectVehicles(img: RgbImage, t: DetectTimings): Promise<VehicleResult[]> {
     const dets = await this.vehicleDetector.detect(img, { scoreThreshold: this.config.vehicle_score, keepClasses: [2, 3, 5, 7], classAwareNms: false }, t);
-    return dets.map((d) => ({ type: VEHICLE_CLASSES[d.classId] ?? this.vehicleDetector.className(d.classId), score: d.score, box: clampBox(d.box, img.width, img.height) }));
+    return dets.map((d) => ({
+      type: VEHICLE_CLASSES[d.classId] ?? this.vehicleDetector.className(d.classId),
+      score: d.score,
+      box: clampBox(d.box, img.width, img.height),
+    }));
   }
 
   private async detectPlates(img: RgbImage, vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
@@ -228,7 +234,8 @@ export class Recognizer {
     if (strategies.includes('padded') || views.length === 0) {
       const padded = cropImage(img, clampBox(padBox(box, 0.1, 0.2), img.width, img.height));
       views.push({ strategy: 'padded', image: padded });
-      if (strategies.includes('enhanced') && (views.length === 1 || meanLuma(padded) < 70)) views.push({ strategy: 'padded+enhanced', image: stretchContrast(padded) });
+      if (strategies.includes('enhanced') && (views.length === 1 || meanLuma(padded) < 70))
+        views.push({ strategy: 'padded+enhanced', image: stretchContrast(padded) });
     }
     if (strategies.includes('tight')) views.push({ strategy: 'tight', image: cropImage(img, box) });
     return views;
@@ -323,4 +330,3 @@ function dedupePlates(plates: PlateResult[]): PlateResult[] {
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
-

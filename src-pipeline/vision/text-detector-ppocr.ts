@@ -18,26 +18,38 @@ export interface TextBox {
   score: number;
 }
 
-/** PaddleOCR's DetResizeForTest (limit_type "max"): never upscales, rounds each side to a multiple of 32. */
-export function detInputSize(width: number, height: number, maxSide: number): { width: number; height: number } {
-  const minS = Number(process.env.MINSIDE ?? 0);
-  const ratio = Math.max(width, height) > maxSide ? maxSide / Math.max(width, height) : Math.min(width, height) < minS ? Math.min(minS / Math.min(width, height), maxSide / Math.max(width, height)) : 1;
+/**
+ * PaddleOCR's DetResizeForTest (limit_type "max"): shrink so the longer side fits `maxSide`,
+ * round each side to a multiple of 32. PaddleOCR never upscales; `minSide` optionally does,
+ * because text on small plate crops (under ~60 px high) is otherwise too thin to be found.
+ */
+export function detInputSize(width: number, height: number, maxSide: number, minSide = 0): { width: number; height: number } {
+  const long = Math.max(width, height);
+  const short = Math.min(width, height);
+  const ratio = long > maxSide ? maxSide / long : short < minSide ? Math.min(minSide / short, maxSide / long) : 1;
   const to32 = (v: number) => Math.max(32, Math.round(Math.trunc(v * ratio) / 32) * 32);
   // Rounding to the nearest 32 can overshoot by 16 px; keep the documented cap.
   const cap = Math.max(32, Math.floor(maxSide / 32) * 32);
   return { width: Math.min(to32(width), cap), height: Math.min(to32(height), cap) };
 }
 
+export interface TextDetectorOptions {
+  /** Upscale inputs whose shorter side is below this (0: never upscale, PaddleOCR's default). */
+  minSide?: number;
+}
+
 export class PpOcrTextDetector {
   readonly entry: TextDetectionModelEntry;
+  readonly minSide: number;
   private session!: ort.InferenceSession;
 
-  private constructor(entry: TextDetectionModelEntry) {
+  private constructor(entry: TextDetectionModelEntry, opts: TextDetectorOptions) {
     this.entry = entry;
+    this.minSide = opts.minSide ?? 0;
   }
 
-  static async create(entry: TextDetectionModelEntry): Promise<PpOcrTextDetector> {
-    const d = new PpOcrTextDetector(entry);
+  static async create(entry: TextDetectionModelEntry, opts: TextDetectorOptions = {}): Promise<PpOcrTextDetector> {
+    const d = new PpOcrTextDetector(entry, opts);
     d.session = await getSession(entry);
     return d;
   }
@@ -45,7 +57,7 @@ export class PpOcrTextDetector {
   /** Text boxes sorted in reading order (top-to-bottom, then left-to-right within a line). */
   async detect(img: RgbImage): Promise<TextBox[]> {
     const { input, output } = this.entry;
-    const { width: W, height: H } = detInputSize(img.width, img.height, input.maxSide);
+    const { width: W, height: H } = detInputSize(img.width, img.height, input.maxSide, this.minSide);
     const resized = resizeImage(img, W, H);
     const plane = W * H;
     const tensor = new Float32Array(3 * plane);

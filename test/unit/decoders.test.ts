@@ -258,7 +258,10 @@ describe('decodeYolov5', () => {
   });
 
   it('rejects rows of the wrong length', () => {
-    assert.throws(() => decodeYolov5(rowTensor([new Array(14).fill(0)], 14), params()), /yolov5: expected rows of 15 \(5 \+ 2x4 keypoints \+ 2 classes\), got 14/);
+    assert.throws(
+      () => decodeYolov5(rowTensor([new Array(14).fill(0)], 14), params()),
+      /yolov5: expected rows of 15 \(5 \+ 2x4 keypoints \+ 2 classes\), got 14/,
+    );
     assert.throws(() => decodeYolov5(rowTensor([new Array(15).fill(0)], 15), params({ numClasses: 1 })), /expected rows of 14/);
   });
 });
@@ -278,8 +281,34 @@ describe('decodeYolov8', () => {
   ];
   const rows18 = [
     [360, 425, 124, 52, 0.1, 0.88, ...kp3(plateCorners)], // class 1, kept
-    [50, 50, 10, 10, 0.2, 0.1, ...kp3([[0, 0], [1, 0], [1, 1], [0, 1]])], // below threshold
-    [100, 80, 40, 20, 0.6, 0.3, ...kp3([[80, 70], [120, 70], [120, 90], [80, 90]])], // class 0, kept
+    [
+      50,
+      50,
+      10,
+      10,
+      0.2,
+      0.1,
+      ...kp3([
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [0, 1],
+      ]),
+    ], // below threshold
+    [
+      100,
+      80,
+      40,
+      20,
+      0.6,
+      0.3,
+      ...kp3([
+        [80, 70],
+        [120, 70],
+        [120, 90],
+        [80, 90],
+      ]),
+    ], // class 0, kept
     [0, 0, 0, 0, 0, 0, ...new Array(12).fill(0)],
     [200, 200, 20, 20, 0.25, 0.25, ...new Array(12).fill(0)], // exactly at threshold, class 0 (first max)
   ];

@@ -14,8 +14,7 @@ import {
 } from '../../src-pipeline/common/geometry.js';
 
 const box = (x1: number, y1: number, x2: number, y2: number): Box => ({ x1, y1, x2, y2 });
-const close = (actual: number, expected: number, eps = 1e-12) =>
-  assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected}, got ${actual}`);
+const close = (actual: number, expected: number, eps = 1e-12) => assert.ok(Math.abs(actual - expected) <= eps, `expected ${expected}, got ${actual}`);
 
 describe('boxArea / intersectionArea', () => {
   it('computes areas and treats inverted boxes as empty', () => {

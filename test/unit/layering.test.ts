@@ -66,8 +66,8 @@ describe('eslint layering rules', () => {
         "import * as cp from 'child_process';", // 5
         "import os from 'os';", // 6
         "import 'fs/promises';", // 7
-        'export const m = await import(\'node:fs\');', // 8
-        'export const n = await import(\'fs/promises\');', // 9
+        "export const m = await import('node:fs');", // 8
+        "export const n = await import('fs/promises');", // 9
         'export type S = Stats;',
         'export const all = [path, Worker, cp, os];',
       ];
@@ -101,7 +101,12 @@ describe('eslint layering rules', () => {
     });
 
     it('allows zod and relative imports inside common', async () => {
-      const lines = ["import { z } from 'zod';", "import { iou } from './geometry.js';", "import { AlprError } from './errors.js';", 'export const all = [z, iou, AlprError];'];
+      const lines = [
+        "import { z } from 'zod';",
+        "import { iou } from './geometry.js';",
+        "import { AlprError } from './errors.js';",
+        'export const all = [z, iou, AlprError];',
+      ];
       assert.deepEqual(await lint(file, lines.join('\n') + '\n'), []);
     });
 
@@ -191,7 +196,12 @@ describe('eslint layering rules', () => {
   });
 
   it('leaves tests unrestricted', async () => {
-    const lines = ["import { app } from 'electron';", "import fs from 'node:fs';", "import { App } from '../../src-renderer/App.js';", 'export const all = [app, fs, App];'];
+    const lines = [
+      "import { app } from 'electron';",
+      "import fs from 'node:fs';",
+      "import { App } from '../../src-renderer/App.js';",
+      'export const all = [app, fs, App];',
+    ];
     assert.deepEqual(await layeringErrorLines('test/unit/x.test.ts', lines), []);
   });
 });

@@ -2,15 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Point, Quad } from '../../src-pipeline/common/geometry.js';
 import { createImage, cropImage, type RgbImage } from '../../src-pipeline/vision/image.js';
-import {
-  applyHomography,
-  expandQuad,
-  homographyFromPoints,
-  isConvexClockwise,
-  quadSize,
-  solveLinear,
-  warpQuad,
-} from '../../src-pipeline/vision/warp.js';
+import { applyHomography, expandQuad, homographyFromPoints, isConvexClockwise, quadSize, solveLinear, warpQuad } from '../../src-pipeline/vision/warp.js';
 
 const P = (x: number, y: number): Point => ({ x, y });
 const rectQuad = (x: number, y: number, w: number, h: number): Quad => [P(x, y), P(x + w, y), P(x + w, y + h), P(x, y + h)];

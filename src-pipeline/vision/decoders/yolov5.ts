@@ -23,7 +23,10 @@ export function decodeYolov5(out: RawOutput, p: DecodeParams): Detection[] {
     let bestScore = p.numClasses === 0 ? 1 : -1;
     for (let c = 0; c < p.numClasses; c++) {
       const s = d[o + clsOff + c];
-      if (s > bestScore) (bestScore = s), (best = c);
+      if (s > bestScore) {
+        bestScore = s;
+        best = c;
+      }
     }
     if (p.keepClasses && !p.keepClasses.includes(best)) continue;
     const score = obj * bestScore;

@@ -36,7 +36,10 @@ export function decodeYolov8(out: RawOutput, p: DecodeParams): Detection[] {
     let bestScore = -1;
     for (let c = 0; c < p.numClasses; c++) {
       const s = at(i, 4 + c);
-      if (s > bestScore) (bestScore = s), (best = c);
+      if (s > bestScore) {
+        bestScore = s;
+        best = c;
+      }
     }
     if (bestScore < p.scoreThreshold) continue;
     if (p.keepClasses && !p.keepClasses.includes(best)) continue;

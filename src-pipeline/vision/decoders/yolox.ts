@@ -29,12 +29,18 @@ export function decodeYolox(out: RawOutput, p: DecodeParams): Detection[] {
         if (classes) {
           for (const c of classes) {
             const s = d[o + 5 + c];
-            if (s > bestScore) (bestScore = s), (best = c);
+            if (s > bestScore) {
+              bestScore = s;
+              best = c;
+            }
           }
         } else {
           for (let c = 0; c < p.numClasses; c++) {
             const s = d[o + 5 + c];
-            if (s > bestScore) (bestScore = s), (best = c);
+            if (s > bestScore) {
+              bestScore = s;
+              best = c;
+            }
           }
         }
         const score = obj * bestScore;
