@@ -11,6 +11,8 @@ export const RecognitionConfig = z
         plate: z.string().default('y5fu-640'),
         plate_crop: z.string().nullable().default('y5fu-320'),
         ocr: z.string().default('cct-xs-global'),
+        /** A second OCR model consulted only when the views of a plate disagree. */
+        ocr_second: z.string().nullable().default('ppocr-v4-rec'),
         text_detector: z.string().nullable().default('ppocr-v4-det'),
       })
       .strict()
@@ -24,6 +26,8 @@ export const RecognitionConfig = z
     /** Use the text detector as a last resort when no plate detector fires on a frame. */
     text_fallback: z.boolean().default(false),
     strategies: z.array(z.enum(READ_STRATEGIES)).min(1).default(['rectified', 'padded', 'enhanced', 'chars']),
+    /** Vote weight of the second OCR model relative to one view of the first. */
+    second_opinion_weight: z.number().min(0).max(5).default(1),
     max_plates: z.number().int().positive().default(12),
   })
   .strict();

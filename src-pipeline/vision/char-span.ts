@@ -120,9 +120,14 @@ export function findCharSpan(img: RgbImage, minChars = 3): CharSpan | null {
   return { box: { x1: x1 / scale, y1: y1 / scale, x2: x2 / scale, y2: y2 / scale }, count: best.comps.length, charHeight: best.height / scale };
 }
 
-/** The largest group of blobs sharing a height (±20%) and a baseline band. */
-function alignedRow(comps: Component[]): { comps: Component[]; height: number } {
-  let best: { comps: Component[]; height: number } = { comps: [], height: 0 };
+/**
+ * The row of main characters: the largest group of blobs sharing a height (±20%) and a
+ * centre line fixes the character height, then every blob of nearly that height (≥ 75%) on
+ * that line joins it. Stacked small letters (about half height) stay out; a character group
+ * separated by a gap or a logo does not get cut off.
+ */
+export function alignedRow(comps: Component[]): { comps: Component[]; height: number } {
+  let seed: { comps: Component[]; height: number; centre: number } = { comps: [], height: 0, centre: 0 };
   for (const ref of comps) {
     const rh = ref.y2 - ref.y1 + 1;
     const rc = (ref.y1 + ref.y2) / 2;
@@ -130,7 +135,19 @@ function alignedRow(comps: Component[]): { comps: Component[]; height: number } 
       const ch = c.y2 - c.y1 + 1;
       return Math.abs(ch - rh) <= rh * 0.2 && Math.abs((c.y1 + c.y2) / 2 - rc) <= rh * 0.25;
     });
-    if (group.length > best.comps.length || (group.length === best.comps.length && rh > best.height)) best = { comps: group, height: rh };
+    if (group.length > seed.comps.length || (group.length === seed.comps.length && rh > seed.height)) seed = { comps: group, height: rh, centre: rc };
   }
-  return best;
+  if (seed.comps.length === 0) return { comps: [], height: 0 };
+  const height = median(seed.comps.map((c) => c.y2 - c.y1 + 1));
+  const centre = median(seed.comps.map((c) => (c.y1 + c.y2) / 2));
+  const row = comps.filter((c) => {
+    const ch = c.y2 - c.y1 + 1;
+    return ch >= height * 0.75 && ch <= height * 1.3 && Math.abs((c.y1 + c.y2) / 2 - centre) <= height * 0.3;
+  });
+  return { comps: row, height };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }

@@ -12,6 +12,7 @@ import { cropImage, meanLuma, type RgbImage } from './image.js';
 import { findModel, loadManifest, type Manifest } from './model-manifest.js';
 import { ObjectDetector, type DetectTimings } from './object-detector.js';
 import { CctPlateReader, type SlotRead } from './plate-reader-cct.js';
+import { PpOcrPlateReader } from './plate-reader-ppocr.js';
 import { findCharSpan } from './char-span.js';
 import { expandQuad, isConvexClockwise, quadSize, warpQuad } from './warp.js';
 import { RecognitionConfig as RecognitionConfigSchema } from '../common/recognition-config.js';
@@ -32,6 +33,8 @@ export interface PlateResult {
   corners: Quad | null;
   detector_score: number;
   detector: string;
+  /** Detector class, e.g. single-row or double-row for y5fu. */
+  plate_class: string;
   region: string;
   strategy: string;
   vehicle: VehicleResult | null;
@@ -66,6 +69,7 @@ export interface RecognitionResult {
 interface PlateCandidate {
   det: Detection;
   detector: string;
+  className: string;
   vehicle: VehicleResult | null;
 }
 
@@ -112,6 +116,7 @@ export class Recognizer {
     private readonly plateDetector: ObjectDetector,
     private readonly cropDetector: ObjectDetector | null,
     private readonly reader: CctPlateReader,
+    private readonly secondReader: PpOcrPlateReader | null,
   ) {
     this.config = config;
     this.format = PLATE_FORMATS[config.plate_format];
@@ -119,13 +124,16 @@ export class Recognizer {
 
   static async create(config: Partial<RecognitionConfig> = {}, manifest: Manifest = loadManifest()): Promise<Recognizer> {
     const cfg = RecognitionConfigSchema.parse(config);
-    const [vehicle, plate, crop, reader] = await Promise.all([
+    const [vehicle, plate, crop, reader, second] = await Promise.all([
       ObjectDetector.create(findModel(manifest, cfg.models.vehicle, 'vehicle-detection')),
       ObjectDetector.create(findModel(manifest, cfg.models.plate, 'plate-detection')),
       cfg.crop_search && cfg.models.plate_crop ? ObjectDetector.create(findModel(manifest, cfg.models.plate_crop, 'plate-detection')) : Promise.resolve(null),
       CctPlateReader.create(findModel(manifest, cfg.models.ocr, 'plate-ocr') as Parameters<typeof CctPlateReader.create>[0]),
+      cfg.models.ocr_second
+        ? PpOcrPlateReader.create(findModel(manifest, cfg.models.ocr_second, 'plate-ocr') as Parameters<typeof PpOcrPlateReader.create>[0])
+        : Promise.resolve(null),
     ]);
-    return new Recognizer(cfg, vehicle, plate, crop, reader);
+    return new Recognizer(cfg, vehicle, plate, crop, reader, second);
   }
 
   async recognize(img: RgbImage): Promise<RecognitionResult> {
@@ -166,9 +174,41 @@ export class Recognizer {
     if (this.config.strategies.includes('enhanced')) views.push({ strategy: 'enhanced', image: padConstant(stretchContrast(img), 0.1, 0.2) });
     if (this.config.strategies.includes('chars')) views.push(...charSpanViews(img));
     const reads = await this.reader.read(views.map((v) => v.image));
-    const choice = voteReads(reads.map((r, i) => ({ ...this.decode(r), strategy: views[i].strategy })));
+    const votes = reads.map((r, i) => ({ ...this.decode(r), strategy: views[i].strategy }));
+    await this.addSecondOpinions([views], [votes]);
+    const choice = voteReads(votes);
     const c = choice ?? { text: '', confidence: 0, charConfidences: [], strategy: 'none' };
     return { ...c, verdict: judgePlate(c.text, c.confidence, this.format, this.config.min_plate_confidence) };
+  }
+
+  /**
+   * Where the views of a plate disagree, a second OCR model of another family reads the
+   * chars (or first) view and votes too. Plates every view agrees on never pay for it.
+   */
+  private async addSecondOpinions(
+    views: View[][],
+    votes: { text: string; confidence: number; charConfidences: number[]; strategy: string }[][],
+  ): Promise<void> {
+    if (!this.secondReader) return;
+    const todo: { i: number; image: RgbImage }[] = [];
+    votes.forEach((vs, i) => {
+      const texts = new Set(vs.map((v) => v.text));
+      if (texts.size <= 1 && vs.every((v) => v.confidence >= 0.9)) return;
+      const view = views[i].find((v) => v.strategy === 'chars') ?? views[i][0];
+      if (view) todo.push({ i, image: view.image });
+    });
+    if (todo.length === 0) return;
+    const reads = await this.secondReader.read(todo.map((x) => x.image));
+    reads.forEach((r, j) => {
+      const text = normalizePlate(r.text);
+      if (!text) return;
+      votes[todo[j].i].push({
+        text,
+        confidence: r.confidence * this.config.second_opinion_weight,
+        charConfidences: r.charConfidences,
+        strategy: 'second-opinion',
+      });
+    });
   }
 
   private decode(r: SlotRead): { text: string; confidence: number; charConfidences: number[] } {
@@ -186,28 +226,59 @@ export class Recognizer {
   }
 
   private async detectPlates(img: RgbImage, vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
-    const minScore = this.config.min_plate_detector_score;
-    const full = (await this.plateDetector.detect(img, {}, t)).filter((d) => d.score >= minScore);
-    const cands: PlateCandidate[] = full.map((det) => ({ det, detector: this.plateDetector.entry.name, vehicle: null }));
+    const cands = await this.detectIn(this.plateDetector, img, null, t);
     if (this.cropDetector) {
       for (const v of vehicles) {
         if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
         // Vehicles too small to hold a readable plate are not worth a detector run.
         if (v.box.x2 - v.box.x1 < 60 || v.box.y2 - v.box.y1 < 40) continue;
         const region = clampBox(padBox(v.box, 0.05, 0.05), img.width, img.height);
-        const crop = cropImage(img, region);
-        const dets = (await this.cropDetector.detect(crop, {}, t)).filter((d) => d.score >= minScore);
-        for (const d of dets.slice(0, 2)) {
-          const ox = Math.floor(region.x1);
-          const oy = Math.floor(region.y1);
-          const box = { x1: d.box.x1 + ox, y1: d.box.y1 + oy, x2: d.box.x2 + ox, y2: d.box.y2 + oy };
-          const corners = d.corners?.map((p) => ({ x: p.x + ox, y: p.y + oy })) as Quad | undefined;
-          cands.push({ det: { ...d, box, corners }, detector: this.cropDetector.entry.name, vehicle: null });
-        }
+        let found = await this.detectIn(this.cropDetector, img, region, t);
+        // A big vehicle crop shrunk to the small detector's input can lose the plate: then the
+        // full-size detector looks again, at a finer scale than the whole-frame pass had.
+        const big = Math.max(region.x2 - region.x1, region.y2 - region.y1) > this.cropDetector.entry.input.size * 1.5;
+        if (found.length === 0 && big) found = await this.detectIn(this.plateDetector, img, region, t);
+        cands.push(...found.slice(0, 2));
       }
     }
+    if (cands.length === 0) cands.push(...(await this.detectZoomedOut(img, t)));
     for (const c of cands) c.vehicle = assignVehicle(c.det.box, vehicles);
     return cands.sort((a, b) => b.det.score - a.det.score).slice(0, this.config.max_plates);
+  }
+
+  /** Runs a plate detector on the image or a region of it; results in image coordinates. */
+  private async detectIn(detector: ObjectDetector, img: RgbImage, region: Box | null, t: DetectTimings): Promise<PlateCandidate[]> {
+    const ox = region ? Math.floor(region.x1) : 0;
+    const oy = region ? Math.floor(region.y1) : 0;
+    const dets = await detector.detect(region ? cropImage(img, region) : img, {}, t);
+    return dets
+      .filter((d) => d.score >= this.config.min_plate_detector_score)
+      .map((d) => ({
+        det: { ...d, box: shiftBox(d.box, ox, oy), corners: d.corners?.map((p) => ({ x: p.x + ox, y: p.y + oy })) as Quad | undefined },
+        detector: detector.entry.name,
+        className: detector.className(d.classId),
+        vehicle: null,
+      }));
+  }
+
+  /**
+   * Close-ups where the plate fills the photo are outside what plate detectors were trained
+   * on; shown the same photo with a wide grey margin they find it again.
+   */
+  private async detectZoomedOut(img: RgbImage, t: DetectTimings): Promise<PlateCandidate[]> {
+    const margin = 0.5;
+    const canvas = padConstant(img, margin, margin, 114);
+    const px = Math.round(img.width * margin);
+    const py = Math.round(img.height * margin);
+    const found = await this.detectIn(this.plateDetector, canvas, null, t);
+    return found.map((c) => ({
+      ...c,
+      det: {
+        ...c.det,
+        box: clampBox(shiftBox(c.det.box, -px, -py), img.width, img.height),
+        corners: c.det.corners?.map((p) => ({ x: p.x - px, y: p.y - py })) as Quad | undefined,
+      },
+    }));
   }
 
   private viewsFor(img: RgbImage, det: Detection): View[] {
@@ -250,9 +321,12 @@ export class Recognizer {
     const plates: PlateResult[] = [];
     const rejected: RejectedRead[] = [];
     let k = 0;
+    const votes = views.map((vs) => vs.map((v) => ({ ...this.decode(reads[k++]), strategy: v.strategy })));
+    const t1 = performance.now();
+    await this.addSecondOpinions(views, votes);
+    t.inferMs += performance.now() - t1;
     cands.forEach((c, i) => {
-      const mine = views[i].map((v) => ({ ...this.decode(reads[k++]), strategy: v.strategy }));
-      const choice = voteReads(mine);
+      const choice = voteReads(votes[i]);
       const box = roundBox(clampBox(c.det.box, img.width, img.height));
       if (!choice) {
         rejected.push({ text: '', confidence: 0, box, reason: 'empty' });
@@ -271,6 +345,7 @@ export class Recognizer {
         corners: c.det.corners ? (c.det.corners.map((p) => ({ x: Math.round(p.x), y: Math.round(p.y) })) as Quad) : null,
         detector_score: round3(c.det.score),
         detector: c.detector,
+        plate_class: c.className,
         region: guessRegion(choice.text, this.format.id),
         strategy: choice.strategy,
         vehicle: c.vehicle,
@@ -320,11 +395,17 @@ export function assignVehicle(plate: Box, vehicles: readonly VehicleResult[]): V
 /** Two detections of the same physical plate (full frame and crop search) keep the surer one. */
 function dedupePlates(plates: PlateResult[]): PlateResult[] {
   const out: PlateResult[] = [];
-  for (const p of [...plates].sort((a, b) => b.confidence - a.confidence)) {
-    if (out.some((q) => q.text === p.text || containment(p.box, q.box) > 0.5)) continue;
+  // Equal confidence: the longer read is the fuller view of the plate.
+  const order = [...plates].sort((a, b) => b.confidence - a.confidence || b.text.length - a.text.length);
+  for (const p of order) {
+    if (out.some((q) => q.text === p.text || containment(p.box, q.box) > 0.5 || containment(q.box, p.box) > 0.5)) continue;
     out.push(p);
   }
   return out;
+}
+
+function shiftBox(b: Box, dx: number, dy: number): Box {
+  return { x1: b.x1 + dx, y1: b.y1 + dy, x2: b.x2 + dx, y2: b.y2 + dy };
 }
 
 function round3(x: number): number {
