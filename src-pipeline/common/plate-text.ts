@@ -114,13 +114,13 @@ export function decodeSlots(slots: readonly ArrayLike<number>[], alphabet: strin
   const padIdx = alphabet.indexOf(pad);
   const chosen: number[] = [];
   const probs: number[] = [];
-  // A weight of 0 sends a letter's probability to its digit twin, so the confidence of the
-  // corrected character still reflects what the model saw.
+  // A down-weighted letter's probability counts for its digit twin when the twin wins, so
+  // the confidence of a corrected character still reflects what the model saw.
   const twin = new Map<number, number>();
   for (const [l, d] of CONFUSABLES) {
     const li = alphabet.indexOf(l);
     const di = alphabet.indexOf(d);
-    if (li >= 0 && di >= 0 && (format.charWeights[l] ?? 1) === 0 && !twin.has(li)) twin.set(li, di);
+    if (li >= 0 && di >= 0 && (format.charWeights[l] ?? 1) < 1 && !twin.has(li)) twin.set(li, di);
   }
   const kept: ArrayLike<number>[] = [];
   for (const p of slots) {
@@ -304,13 +304,15 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Guesses which format a read belongs to, for the `region` field: the most specific format
- * whose layouts it fits, otherwise the configured default.
+ * The `region` reported with a read: the configured format when the read is valid under it,
+ * otherwise the first format whose layouts it fits, otherwise `any`.
  */
-export function guessRegion(text: string, fallback: PlateFormatId): string {
+export function guessRegion(text: string, configured: PlateFormatId): string {
   const t = normalizePlate(text);
+  const fmt = PLATE_FORMATS[configured];
+  if (configured !== 'any' && t.length >= fmt.minLength && t.length <= fmt.maxLength) return configured;
   for (const f of Object.values(PLATE_FORMATS)) {
     if (f.layouts.some((l) => l.length === t.length && [...t].every((ch, i) => classAllows(l[i] as SlotClass, ch)))) return f.id;
   }
-  return fallback;
+  return 'any';
 }

@@ -4,7 +4,7 @@
  * `fetchModels` (behind `npm run models`) downloads from upstream or copies from a mirror.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { AlprError } from '../common/errors.js';
@@ -118,6 +118,7 @@ export async function fetchModels(m: Manifest, opts: { mirror?: string; log?: (l
     }
     const actual = sha256File(tmp);
     if (actual !== e.sha256) {
+      rmSync(tmp, { force: true });
       throw new AlprError(
         'MODEL_CORRUPT',
         `${e.file} from ${status === 'copied' ? mirrored : e.source.url} has sha256 ${actual}, expected ${e.sha256}; not installed`,

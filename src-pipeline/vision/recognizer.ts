@@ -3,8 +3,17 @@
  * views of each plate read in one OCR batch, format-aware decoding and a confidence-weighted
  * vote between views, plates assigned to vehicles.
  */
-import { containment, padBox, clampBox, roundBox, type Box, type Quad } from '../common/geometry.js';
-import { decodeSlots, guessRegion, judgePlate, normalizePlate, PLATE_FORMATS, type PlateFormat, type RejectReason } from '../common/plate-text.js';
+import { iou, containment, padBox, clampBox, roundBox, type Box, type Quad } from '../common/geometry.js';
+import {
+  decodeSlots,
+  guessRegion,
+  judgePlate,
+  normalizePlate,
+  PLATE_FORMATS,
+  type PlateFormat,
+  type PlateFormatId,
+  type RejectReason,
+} from '../common/plate-text.js';
 import type { RecognitionConfig } from '../common/recognition-config.js';
 import type { Detection } from './detection.js';
 import { padConstant, stretchContrast } from './enhance.js';
@@ -13,6 +22,7 @@ import { findModel, loadManifest, type Manifest } from './model-manifest.js';
 import { ObjectDetector, type DetectTimings } from './object-detector.js';
 import { CctPlateReader, type SlotRead } from './plate-reader-cct.js';
 import { PpOcrPlateReader } from './plate-reader-ppocr.js';
+import { PpOcrTextDetector } from './text-detector-ppocr.js';
 import { findCharSpan } from './char-span.js';
 import { expandQuad, isConvexClockwise, quadSize, warpQuad } from './warp.js';
 import { RecognitionConfig as RecognitionConfigSchema } from '../common/recognition-config.js';
@@ -117,6 +127,7 @@ export class Recognizer {
     private readonly cropDetector: ObjectDetector | null,
     private readonly reader: CctPlateReader,
     private readonly secondReader: PpOcrPlateReader | null,
+    private readonly textDetector: PpOcrTextDetector | null,
   ) {
     this.config = config;
     this.format = PLATE_FORMATS[config.plate_format];
@@ -124,7 +135,7 @@ export class Recognizer {
 
   static async create(config: Partial<RecognitionConfig> = {}, manifest: Manifest = loadManifest()): Promise<Recognizer> {
     const cfg = RecognitionConfigSchema.parse(config);
-    const [vehicle, plate, crop, reader, second] = await Promise.all([
+    const [vehicle, plate, crop, reader, second, text] = await Promise.all([
       ObjectDetector.create(findModel(manifest, cfg.models.vehicle, 'vehicle-detection')),
       ObjectDetector.create(findModel(manifest, cfg.models.plate, 'plate-detection')),
       cfg.crop_search && cfg.models.plate_crop ? ObjectDetector.create(findModel(manifest, cfg.models.plate_crop, 'plate-detection')) : Promise.resolve(null),
@@ -132,8 +143,11 @@ export class Recognizer {
       cfg.models.ocr_second
         ? PpOcrPlateReader.create(findModel(manifest, cfg.models.ocr_second, 'plate-ocr') as Parameters<typeof PpOcrPlateReader.create>[0])
         : Promise.resolve(null),
+      cfg.text_fallback && cfg.models.text_detector
+        ? PpOcrTextDetector.create(findModel(manifest, cfg.models.text_detector, 'text-detection'), { minSide: 256 })
+        : Promise.resolve(null),
     ]);
-    return new Recognizer(cfg, vehicle, plate, crop, reader, second);
+    return new Recognizer(cfg, vehicle, plate, crop, reader, second, text);
   }
 
   async recognize(img: RgbImage): Promise<RecognitionResult> {
@@ -242,8 +256,33 @@ export class Recognizer {
       }
     }
     if (cands.length === 0) cands.push(...(await this.detectZoomedOut(img, t)));
-    for (const c of cands) c.vehicle = assignVehicle(c.det.box, vehicles);
-    return cands.sort((a, b) => b.det.score - a.det.score).slice(0, this.config.max_plates);
+    if (this.textDetector) {
+      for (const v of vehicles) {
+        if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
+        cands.push(...(await this.detectText(img, v.box, t)));
+      }
+    }
+    const kept = cands.sort((a, b) => b.det.score - a.det.score).slice(0, this.config.max_plates);
+    if (this.config.refine_corners) await this.refineCorners(img, kept, t);
+    for (const c of kept) c.vehicle = assignVehicle(c.det.box, vehicles);
+    return kept;
+  }
+
+  /**
+   * Small plates found on a downscaled frame get coarse corners. The small detector, run on
+   * a patch around each at native resolution, places them again before rectification.
+   */
+  private async refineCorners(img: RgbImage, cands: PlateCandidate[], t: DetectTimings): Promise<void> {
+    if (!this.cropDetector) return;
+    const size = this.cropDetector.entry.input.size;
+    for (const c of cands) {
+      const w = c.det.box.x2 - c.det.box.x1;
+      if (c.detector === this.cropDetector.entry.name || w * 3 > size) continue;
+      const region = clampBox(padBox(c.det.box, 1, 2), img.width, img.height);
+      const found = await this.detectIn(this.cropDetector, img, region, t);
+      const best = found.find((f) => iou(f.det.box, c.det.box) > 0.4 && f.det.corners);
+      if (best) c.det = { ...c.det, box: best.det.box, corners: best.det.corners };
+    }
   }
 
   /** Runs a plate detector on the image or a region of it; results in image coordinates. */
@@ -259,6 +298,41 @@ export class Recognizer {
         className: detector.className(d.classId),
         vehicle: null,
       }));
+  }
+
+  /**
+   * Last resort for vehicles no plate detector found a plate on: text lines of plate shape in
+   * the lower part of the vehicle (roof numbers and livery above are not plates).
+   */
+  private async detectText(img: RgbImage, vehicle: Box, t: DetectTimings): Promise<PlateCandidate[]> {
+    const vw = vehicle.x2 - vehicle.x1;
+    const vh = vehicle.y2 - vehicle.y1;
+    if (!this.textDetector || vw < 120 || vh < 80) return [];
+    const region = clampBox({ x1: vehicle.x1, y1: vehicle.y1 + vh * 0.35, x2: vehicle.x2, y2: vehicle.y2 }, img.width, img.height);
+    const ox = Math.floor(region.x1);
+    const oy = Math.floor(region.y1);
+    const t0 = performance.now();
+    const boxes = await this.textDetector.detect(cropImage(img, region));
+    t.inferMs += performance.now() - t0;
+    const out: PlateCandidate[] = [];
+    for (const b of boxes) {
+      const w = b.box.x2 - b.box.x1;
+      const h = b.box.y2 - b.box.y1;
+      // Plate text lines: 3 to 8 characters of roughly square glyphs.
+      if (h < 10 || w / h < 1.5 || w / h > 7 || w > vw * 0.6) continue;
+      out.push({
+        det: {
+          box: shiftBox(b.box, ox, oy),
+          corners: b.quad.map((p) => ({ x: p.x + ox, y: p.y + oy })) as Quad,
+          score: b.score * 0.5,
+          classId: -1,
+        },
+        detector: this.textDetector.entry.name,
+        className: 'text',
+        vehicle: null,
+      });
+    }
+    return out.sort((a, b) => b.det.score - a.det.score).slice(0, 4);
   }
 
   /**
@@ -346,7 +420,7 @@ export class Recognizer {
         detector_score: round3(c.det.score),
         detector: c.detector,
         plate_class: c.className,
-        region: guessRegion(choice.text, this.format.id),
+        region: guessRegion(choice.text, this.format.id as PlateFormatId),
         strategy: choice.strategy,
         vehicle: c.vehicle,
       });

@@ -47,7 +47,10 @@ export function homographyFromPoints(src: readonly Point[], dst: readonly Point[
   }
   const h = solveLinear(a, b);
   if (!h || h.some((v) => !Number.isFinite(v))) return null;
-  return Float64Array.from([...h, 1]);
+  const m = Float64Array.from([...h, 1]);
+  // Three collinear corners still give a solvable system but a singular (useless) matrix.
+  const det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) + m[2] * (m[3] * m[7] - m[4] * m[6]);
+  return Math.abs(det) < 1e-9 ? null : m;
 }
 
 export function applyHomography(h: Homography, p: Point): Point {

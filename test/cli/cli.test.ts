@@ -30,10 +30,15 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const base = { ...process.env };
   for (const k of ['OVR_ALPR_MODEL_DIR', 'OVR_ALPR_CONFIG_DIR', 'OVR_ALPR_MODEL_MIRROR']) delete base[k];
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...base, ...env }, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(new Error(`ovr-alpr ${args.join(' ')} did not exit normally (${err.message})\nstderr: ${stderr}`));
-      else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { ...base, ...env }, timeout: 120_000, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(new Error(`ovr-alpr ${args.join(' ')} did not exit normally (${err.message})\nstderr: ${stderr}`));
+        else resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -174,7 +179,12 @@ describe('ovr-alpr recognize', () => {
     assert.equal(bad[0].error!.code, 'IMAGE_UNREADABLE');
     assert.ok(bad[0].error!.message.length > 0);
     const ok = out.filter((o) => !o.error);
-    assert.deepEqual(ok.map((o) => o.file).sort(), Object.keys(good).map((f) => join(dir, f)).sort());
+    assert.deepEqual(
+      ok.map((o) => o.file).sort(),
+      Object.keys(good)
+        .map((f) => join(dir, f))
+        .sort(),
+    );
     for (const o of ok) {
       const name = o.file.slice(dir.length + 1);
       const p = o.plates!.find((x) => x.text === good[name]);
@@ -311,6 +321,10 @@ describe('ovr-alpr models', () => {
     assert.equal(r.code, 0, show(r));
     const manifest = JSON.parse(readFileSync(join(ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { name: string }[] };
     const ok = lines(r.stdout);
-    for (const m of manifest.models) assert.ok(ok.some((l) => l.startsWith(`ok ${m.name} `)), `${m.name} verified\n${show(r)}`);
+    for (const m of manifest.models)
+      assert.ok(
+        ok.some((l) => l.startsWith(`ok ${m.name} `)),
+        `${m.name} verified\n${show(r)}`,
+      );
   });
 });

@@ -187,7 +187,19 @@ describe('summarize', () => {
 
   it('computes rates over labelled plates and images', () => {
     const outcomes: SampleOutcome[] = [
-      { ...base, file: 'a', expected: ['A', 'B'], exact: 1, folded: 2, detected: 2, boxesLabelled: 2, falseReads: 1, charsCorrect: 10, charsTotal: 12, ms: 100 },
+      {
+        ...base,
+        file: 'a',
+        expected: ['A', 'B'],
+        exact: 1,
+        folded: 2,
+        detected: 2,
+        boxesLabelled: 2,
+        falseReads: 1,
+        charsCorrect: 10,
+        charsTotal: 12,
+        ms: 100,
+      },
       { ...base, file: 'b', expected: ['C'], exact: 1, folded: 1, detected: 0, boxesLabelled: 1, charsCorrect: 6, charsTotal: 6, ms: 300 },
       { ...base, file: 'c', expected: ['D'], exact: 0, folded: 0, boxesLabelled: 1, charsTotal: 7, ms: 200 },
     ];

@@ -117,21 +117,20 @@ describe('model store', () => {
     writeFileSync(join(mirror, CCT_FILE), readFileSync(sharedModelsDir(CCT_FILE)).subarray(0, 100_000));
     await assert.rejects(fetchModels(cctManifest, { mirror }), (err) => assertAlprError(err, 'MODEL_CORRUPT', CCT_FILE, join(mirror, CCT_FILE), CCT_SHA));
     assert.equal(existsSync(join(dir, CCT_FILE)), false, 'the final name must not exist');
-    assert.throws(() => resolveModelFile(cctEntry), (err) => assertAlprError(err, 'MODEL_MISSING'));
+    assert.throws(
+      () => resolveModelFile(cctEntry),
+      (err) => assertAlprError(err, 'MODEL_MISSING'),
+    );
     t.diagnostic(`left in the model dir after the failed copy: ${JSON.stringify(readdirSync(dir))}`);
   });
 
-  it(
-    'a failed verification leaves no .part file behind',
-    { todo: 'model-store.ts fetchModels: the .part file is not removed when the sha256 check fails' },
-    async (t) => {
-      if (!requireShared(t, [sharedModelsDir(CCT_FILE)])) return;
-      const mirror = freshDir('badmirror');
-      writeFileSync(join(mirror, CCT_FILE), 'garbage');
-      await assert.rejects(fetchModels(cctManifest, { mirror }));
-      assert.deepEqual(readdirSync(dir), []);
-    },
-  );
+  it('a failed verification leaves no .part file behind', async (t) => {
+    if (!requireShared(t, [sharedModelsDir(CCT_FILE)])) return;
+    const mirror = freshDir('badmirror');
+    writeFileSync(join(mirror, CCT_FILE), 'garbage');
+    await assert.rejects(fetchModels(cctManifest, { mirror }));
+    assert.deepEqual(readdirSync(dir), []);
+  });
 });
 
 describe('model manifest', () => {
@@ -152,24 +151,42 @@ describe('model manifest', () => {
     const cct = findModel(m, 'cct-xs-global', 'plate-ocr');
     assert.equal(cct.sha256, CCT_SHA);
     assert.equal(cct.file, CCT_FILE);
-    assert.throws(() => findModel(m, 'no-such-model'), (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', 'no-such-model', 'yolox-nano'));
-    assert.throws(() => findModel(m, 'yolox-nano', 'plate-ocr'), (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', 'vehicle-detection'));
+    assert.throws(
+      () => findModel(m, 'no-such-model'),
+      (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', 'no-such-model', 'yolox-nano'),
+    );
+    assert.throws(
+      () => findModel(m, 'yolox-nano', 'plate-ocr'),
+      (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', 'vehicle-detection'),
+    );
   });
 
   it('a bad sha256 is MODEL_MANIFEST_INVALID naming the file and the key path', () => {
     const file = writeManifest(JSON.stringify({ models: [{ ...valid.models[0], sha256: 'ABC' }] }));
-    assert.throws(() => loadManifest(file), (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', `${file}: models.0.sha256`));
+    assert.throws(
+      () => loadManifest(file),
+      (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', `${file}: models.0.sha256`),
+    );
   });
 
   it('duplicate names are MODEL_MANIFEST_INVALID naming the file and the second entry', () => {
     const file = writeManifest(JSON.stringify({ models: [valid.models[0], { ...valid.models[0], file: 'other.onnx' }] }));
-    assert.throws(() => loadManifest(file), (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', `${file}: models.1.name`, 'duplicate', 'cct-xs-global'));
+    assert.throws(
+      () => loadManifest(file),
+      (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', `${file}: models.1.name`, 'duplicate', 'cct-xs-global'),
+    );
   });
 
   it('a file that is not JSON, or not there, is MODEL_MANIFEST_INVALID naming it', () => {
     const file = writeManifest('{ "models": [ ');
-    assert.throws(() => loadManifest(file), (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', file));
+    assert.throws(
+      () => loadManifest(file),
+      (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', file),
+    );
     const missing = join(root, 'nope', 'manifest.json');
-    assert.throws(() => loadManifest(missing), (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', missing));
+    assert.throws(
+      () => loadManifest(missing),
+      (err) => assertAlprError(err, 'MODEL_MANIFEST_INVALID', missing),
+    );
   });
 });

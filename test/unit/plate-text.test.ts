@@ -102,7 +102,7 @@ describe('decodeSlots', () => {
   it('us: a close O-vs-0 call goes to 0, a confident O stays O', () => {
     const close = decodeSlots([...sure('ABC'), slot({ O: 0.55, '0': 0.45 }), ...sure('12_')], ALPHABET, PAD, us);
     assert.equal(close.text, 'ABC012');
-    closeTo(close.charConfidences[3], 0.45, 1e-12, 'confidence of the corrected character is the model probability of 0');
+    closeTo(close.charConfidences[3], 1, 1e-12, 'the O mass counts for the 0 it was folded into: the model was sure of the glyph');
     // Under `any` the same slots keep the raw argmax.
     assert.equal(decodeSlots([...sure('ABC'), slot({ O: 0.55, '0': 0.45 }), ...sure('12_')], ALPHABET, PAD, any).text, 'ABCO12');
 
@@ -196,24 +196,23 @@ describe('judgePlate', () => {
 });
 
 describe('guessRegion', () => {
-  it('names the format whose layout the read fits', () => {
-    assert.equal(guessRegion('AB12CDE', 'us'), 'eu'); // UK
-    assert.equal(guessRegion('ab12 cde', 'us'), 'eu', 'normalised first');
-    assert.equal(guessRegion('B123ABC', 'us'), 'eu'); // RO LDDDLLL
-  });
-
-  it('falls back to the configured format otherwise', () => {
+  it('keeps the configured format when the read is valid under it', () => {
     assert.equal(guessRegion('627WWI', 'us'), 'us');
-    assert.equal(guessRegion('7X', 'any'), 'any');
-    assert.equal(guessRegion('', 'eu'), 'eu');
-  });
-
-  // Known source bug (reported): any read fitting an eu layout is labelled 'eu' even when the
-  // configured format is 'us', so common US series (ABC123, ABC1234, 1ABC234) come out 'eu';
-  // on openalpr-us-dev about half the reads do.
-  it('keeps US-configured reads of common US layouts as us', { todo: 'guessRegion labels LLLDDD/LLLDDDD/DLLLDDD reads eu under the us format' }, () => {
     assert.equal(guessRegion('XNR374', 'us'), 'us');
     assert.equal(guessRegion('AKS4329', 'us'), 'us');
     assert.equal(guessRegion('5UVR090', 'us'), 'us');
+    assert.equal(guessRegion('AB12CDE', 'eu'), 'eu');
+  });
+
+  it('names the format whose layout the read fits when the configured one does not apply', () => {
+    assert.equal(guessRegion('AB12CDE', 'any'), 'eu'); // UK
+    assert.equal(guessRegion('ab12 cde', 'any'), 'eu', 'normalised first');
+    assert.equal(guessRegion('B123ABC', 'any'), 'eu'); // RO LDDDLLL
+    assert.equal(guessRegion('AB123CD99', 'us'), 'any', 'too long for us, fits no eu layout');
+  });
+
+  it('falls back to any', () => {
+    assert.equal(guessRegion('7X', 'any'), 'any');
+    assert.equal(guessRegion('', 'eu'), 'any');
   });
 });
