@@ -70,43 +70,49 @@ export function resizeImage(img: RgbImage, width: number, height: number): RgbIm
   let src = img;
   while (width > 0 && height > 0 && src.width >= width * 2 && src.height >= height * 2) src = halve(src);
   if (src.width === width && src.height === height) return src === img ? { ...img, data: img.data.slice() } : src;
+  return bilinear(src, width, height);
+}
+
+/** Bilinear resampling in 8-bit fixed point: weights are 0..256, so rows stay in int32 range. */
+function bilinear(src: RgbImage, width: number, height: number): RgbImage {
   const out = createImage(width, height);
   const sx = src.width / width;
   const sy = src.height / height;
   const sw = src.width;
   const xs0 = new Int32Array(width);
   const xs1 = new Int32Array(width);
-  const fx = new Float32Array(width);
+  const wx = new Int32Array(width);
   for (let x = 0; x < width; x++) {
-    let fxs = (x + 0.5) * sx - 0.5;
-    if (fxs < 0) fxs = 0;
-    const x0 = Math.min(Math.floor(fxs), src.width - 1);
+    let f = (x + 0.5) * sx - 0.5;
+    if (f < 0) f = 0;
+    const x0 = Math.min(Math.floor(f), src.width - 1);
     xs0[x] = x0 * 3;
     xs1[x] = Math.min(x0 + 1, src.width - 1) * 3;
-    fx[x] = fxs - x0;
+    wx[x] = Math.round((f - x0) * 256);
   }
   const s = src.data;
   const d = out.data;
+  let o = 0;
   for (let y = 0; y < height; y++) {
-    let fys = (y + 0.5) * sy - 0.5;
-    if (fys < 0) fys = 0;
-    const y0 = Math.min(Math.floor(fys), src.height - 1);
+    let f = (y + 0.5) * sy - 0.5;
+    if (f < 0) f = 0;
+    const y0 = Math.min(Math.floor(f), src.height - 1);
     const y1 = Math.min(y0 + 1, src.height - 1);
-    const wy = fys - y0;
+    const wy = Math.round((f - y0) * 256);
+    const iy = 256 - wy;
     const r0 = y0 * sw * 3;
     const r1 = y1 * sw * 3;
-    let o = y * width * 3;
     for (let x = 0; x < width; x++) {
       const a = r0 + xs0[x];
       const b = r0 + xs1[x];
       const c = r1 + xs0[x];
       const e = r1 + xs1[x];
-      const wx = fx[x];
-      for (let ch = 0; ch < 3; ch++) {
-        const top = s[a + ch] + (s[b + ch] - s[a + ch]) * wx;
-        const bot = s[c + ch] + (s[e + ch] - s[c + ch]) * wx;
-        d[o++] = (top + (bot - top) * wy + 0.5) | 0;
-      }
+      const fx = wx[x];
+      const ix = 256 - fx;
+      d[o] = ((s[a] * ix + s[b] * fx) * iy + (s[c] * ix + s[e] * fx) * wy + 32768) >> 16;
+      d[o + 1] = ((s[a + 1] * ix + s[b + 1] * fx) * iy + (s[c + 1] * ix + s[e + 1] * fx) * wy + 32768) >> 16;
+      d[o + 2] = ((s[a + 2] * ix + s[b + 2] * fx) * iy + (s[c + 2] * ix + s[e + 2] * fx) * wy + 32768) >> 16;
+      o += 3;
     }
   }
   return out;
@@ -117,19 +123,36 @@ function halve(img: RgbImage): RgbImage {
   const h = img.height >> 1;
   const out = createImage(w, h);
   const s = img.data;
+  const d = out.data;
   const stride = img.width * 3;
+  let o = 0;
   for (let y = 0; y < h; y++) {
-    const r0 = 2 * y * stride;
-    const r1 = r0 + stride;
-    let o = y * w * 3;
+    let i0 = 2 * y * stride;
+    let i1 = i0 + stride;
     for (let x = 0; x < w; x++) {
-      const c = x * 6;
-      for (let ch = 0; ch < 3; ch++) {
-        out.data[o++] = (s[r0 + c + ch] + s[r0 + c + 3 + ch] + s[r1 + c + ch] + s[r1 + c + 3 + ch] + 2) >> 2;
-      }
+      d[o] = (s[i0] + s[i0 + 3] + s[i1] + s[i1 + 3] + 2) >> 2;
+      d[o + 1] = (s[i0 + 1] + s[i0 + 4] + s[i1 + 1] + s[i1 + 4] + 2) >> 2;
+      d[o + 2] = (s[i0 + 2] + s[i0 + 5] + s[i1 + 2] + s[i1 + 5] + 2) >> 2;
+      o += 3;
+      i0 += 6;
+      i1 += 6;
     }
   }
   return out;
+}
+
+/**
+ * Downscale through libvips (SIMD, off the JS thread): the detectors' inputs are a fraction
+ * of a 1080p frame, and shrinking that in JS costs more than the inference it feeds.
+ */
+export async function shrinkImage(img: RgbImage, width: number, height: number): Promise<RgbImage> {
+  const data = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
+    .resize(width, height, { fit: 'fill' })
+    .raw()
+    .toBuffer();
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 export interface Letterbox {

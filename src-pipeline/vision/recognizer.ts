@@ -3,7 +3,7 @@
  * views of each plate read in one OCR batch, format-aware decoding and a confidence-weighted
  * vote between views, plates assigned to vehicles.
  */
-import { iou, containment, padBox, clampBox, roundBox, type Box, type Quad } from '../common/geometry.js';
+import { iou, containment, padBox, clampBox, roundBox, type Box, type Point, type Quad } from '../common/geometry.js';
 import {
   decodeSlots,
   guessRegion,
@@ -17,7 +17,7 @@ import {
 import type { RecognitionConfig } from '../common/recognition-config.js';
 import type { Detection } from './detection.js';
 import { padConstant, stretchContrast } from './enhance.js';
-import { cropImage, meanLuma, type RgbImage } from './image.js';
+import { cropImage, meanLuma, shrinkImage, type RgbImage } from './image.js';
 import { findModel, loadManifest, type Manifest } from './model-manifest.js';
 import { ObjectDetector, type DetectTimings } from './object-detector.js';
 import { CctPlateReader, type SlotRead } from './plate-reader-cct.js';
@@ -84,6 +84,19 @@ interface PlateCandidate {
 }
 
 /** OCR view of one plate: an image plus the name of the strategy that made it. */
+interface Vote {
+  text: string;
+  confidence: number;
+  charConfidences: number[];
+  strategy: string;
+}
+
+/** Views of one plate: always read, and read only when the first ones leave doubt. */
+interface ViewPlan {
+  primary: View[];
+  extra: () => View[];
+}
+
 export interface View {
   strategy: string;
   image: RgbImage;
@@ -154,9 +167,10 @@ export class Recognizer {
     const t0 = performance.now();
     const vt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
     const pt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
-    const vehicles = await this.detectVehicles(img, vt);
+    const small = await this.detectorView(img);
+    const vehicles = await this.detectVehicles(small, vt);
     const t1 = performance.now();
-    const candidates = await this.detectPlates(img, vehicles, pt);
+    const candidates = await this.detectPlates(img, small, vehicles, pt);
     const t2 = performance.now();
     const ocr = { inferMs: 0 };
     const { plates, rejected } = await this.readPlates(img, candidates, ocr);
@@ -181,15 +195,17 @@ export class Recognizer {
   async readCrop(
     img: RgbImage,
   ): Promise<{ text: string; confidence: number; charConfidences: number[]; strategy: string; verdict: ReturnType<typeof judgePlate> }> {
-    const views: View[] = [
-      { strategy: 'padded', image: padConstant(img, 0.1, 0.2) },
-      { strategy: 'padded-tall', image: padConstant(img, 0.1, 0.3) },
-    ];
-    if (this.config.strategies.includes('enhanced')) views.push({ strategy: 'enhanced', image: padConstant(stretchContrast(img), 0.1, 0.2) });
-    if (this.config.strategies.includes('chars')) views.push(...charSpanViews(img));
-    const reads = await this.reader.read(views.map((v) => v.image));
-    const votes = reads.map((r, i) => ({ ...this.decode(r), strategy: views[i].strategy }));
-    await this.addSecondOpinions([views], [votes]);
+    const strategies = this.config.strategies;
+    const chars = strategies.includes('chars') ? charSpanViews(img) : [];
+    const plan: ViewPlan = {
+      primary: [{ strategy: 'padded', image: padConstant(img, 0.1, 0.2) }, ...chars.slice(0, 1)],
+      extra: () => [
+        { strategy: 'padded-tall', image: padConstant(img, 0.1, 0.3) },
+        ...(strategies.includes('enhanced') ? [{ strategy: 'enhanced', image: padConstant(stretchContrast(img), 0.1, 0.2) }] : []),
+        ...chars.slice(1),
+      ],
+    };
+    const [votes] = await this.readViews([plan]);
     const choice = voteReads(votes);
     const c = choice ?? { text: '', confidence: 0, charConfidences: [], strategy: 'none' };
     return { ...c, verdict: judgePlate(c.text, c.confidence, this.format, this.config.min_plate_confidence) };
@@ -199,15 +215,12 @@ export class Recognizer {
    * Where the views of a plate disagree, a second OCR model of another family reads the
    * chars (or first) view and votes too. Plates every view agrees on never pay for it.
    */
-  private async addSecondOpinions(
-    views: View[][],
-    votes: { text: string; confidence: number; charConfidences: number[]; strategy: string }[][],
-  ): Promise<void> {
+  private async addSecondOpinions(views: View[][], votes: Vote[][]): Promise<void> {
     if (!this.secondReader) return;
     const todo: { i: number; image: RgbImage }[] = [];
     votes.forEach((vs, i) => {
       const texts = new Set(vs.map((v) => v.text));
-      if (texts.size <= 1 && vs.every((v) => v.confidence >= 0.9)) return;
+      if (texts.size <= 1 && vs.every((v) => v.confidence >= this.config.settle_confidence)) return;
       const view = views[i].find((v) => v.strategy === 'chars') ?? views[i][0];
       if (view) todo.push({ i, image: view.image });
     });
@@ -230,17 +243,37 @@ export class Recognizer {
     return { text: d.text, confidence: d.confidence, charConfidences: d.charConfidences };
   }
 
-  private async detectVehicles(img: RgbImage, t: DetectTimings): Promise<VehicleResult[]> {
-    const dets = await this.vehicleDetector.detect(img, { scoreThreshold: this.config.vehicle_score, keepClasses: [2, 3, 5, 7], classAwareNms: false }, t);
+  /**
+   * One shrunken copy of the frame, just large enough for the biggest whole-frame detector,
+   * shared by both whole-frame passes. Plates are still read from the full-resolution frame.
+   */
+  private async detectorView(img: RgbImage): Promise<ScaledView> {
+    const side = Math.max(this.vehicleDetector.entry.input.size, this.plateDetector.entry.input.size);
+    const scale = side / Math.max(img.width, img.height);
+    if (scale >= 0.75) return { image: img, factor: 1 };
+    const w = Math.max(1, Math.round(img.width * scale));
+    const h = Math.max(1, Math.round(img.height * scale));
+    return { image: await shrinkImage(img, w, h), factor: img.width / w };
+  }
+
+  private async detectVehicles(view: ScaledView, t: DetectTimings): Promise<VehicleResult[]> {
+    const dets = await this.vehicleDetector.detect(
+      view.image,
+      { scoreThreshold: this.config.vehicle_score, keepClasses: [2, 3, 5, 7], classAwareNms: false },
+      t,
+    );
+    const W = view.image.width * view.factor;
+    const H = view.image.height * view.factor;
     return dets.map((d) => ({
       type: VEHICLE_CLASSES[d.classId] ?? this.vehicleDetector.className(d.classId),
       score: d.score,
-      box: clampBox(d.box, img.width, img.height),
+      box: clampBox(scaleBox(d.box, view.factor), W, H),
     }));
   }
 
-  private async detectPlates(img: RgbImage, vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
-    const cands = await this.detectIn(this.plateDetector, img, null, t);
+  private async detectPlates(img: RgbImage, view: ScaledView, vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
+    const f = view.factor;
+    const cands = (await this.detectIn(this.plateDetector, view.image, null, t)).map((c) => mapDetection(c, (p) => ({ x: p.x * f, y: p.y * f })));
     if (this.cropDetector) {
       for (const v of vehicles) {
         if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
@@ -292,12 +325,9 @@ export class Recognizer {
     const dets = await detector.detect(region ? cropImage(img, region) : img, {}, t);
     return dets
       .filter((d) => d.score >= this.config.min_plate_detector_score)
-      .map((d) => ({
-        det: { ...d, box: shiftBox(d.box, ox, oy), corners: d.corners?.map((p) => ({ x: p.x + ox, y: p.y + oy })) as Quad | undefined },
-        detector: detector.entry.name,
-        className: detector.className(d.classId),
-        vehicle: null,
-      }));
+      .map((d) =>
+        mapDetection({ det: d, detector: detector.entry.name, className: detector.className(d.classId), vehicle: null }, (p) => ({ x: p.x + ox, y: p.y + oy })),
+      );
   }
 
   /**
@@ -345,60 +375,78 @@ export class Recognizer {
     const px = Math.round(img.width * margin);
     const py = Math.round(img.height * margin);
     const found = await this.detectIn(this.plateDetector, canvas, null, t);
-    return found.map((c) => ({
-      ...c,
-      det: {
-        ...c.det,
-        box: clampBox(shiftBox(c.det.box, -px, -py), img.width, img.height),
-        corners: c.det.corners?.map((p) => ({ x: p.x - px, y: p.y - py })) as Quad | undefined,
-      },
-    }));
+    return found.map((c) => mapDetection(c, (p) => ({ x: p.x - px, y: p.y - py })));
   }
 
-  private viewsFor(img: RgbImage, det: Detection): View[] {
-    const views: View[] = [];
+  /**
+   * The views of one detected plate. Primary views (rectified and the character span) are
+   * read for every plate; the rest only for plates the primary views do not settle.
+   */
+  private viewsFor(img: RgbImage, det: Detection): ViewPlan {
     const strategies = this.config.strategies;
     const box = clampBox(det.box, img.width, img.height);
-    const quadOk = det.corners && isConvexClockwise(det.corners);
-    if (strategies.includes('rectified') && quadOk) {
-      const q = expandQuad(det.corners!, 0.1, 0.2);
-      const { width, height } = quadSize(q);
-      const w = Math.max(16, Math.min(512, Math.round(width)));
-      const h = Math.max(8, Math.min(256, Math.round(height)));
-      const warped = warpQuad(img, q, w, h);
+    const quad = det.corners && isConvexClockwise(det.corners) ? det.corners : null;
+    const primary: View[] = [];
+    const extraMakers: (() => View[])[] = [];
+    if (strategies.includes('rectified') && quad) {
+      const warped = warpPlate(img, expandQuad(quad, 0.1, 0.2));
       if (warped) {
-        views.push({ strategy: 'rectified', image: warped });
-        if (strategies.includes('enhanced')) views.push({ strategy: 'rectified+enhanced', image: stretchContrast(warped) });
+        primary.push({ strategy: 'rectified', image: warped });
+        if (strategies.includes('enhanced')) extraMakers.push(() => [{ strategy: 'rectified+enhanced', image: stretchContrast(warped) }]);
       }
       if (strategies.includes('chars')) {
-        const { width: tw, height: th } = quadSize(det.corners!);
-        const tight = warpQuad(img, det.corners!, Math.max(16, Math.min(512, Math.round(tw))), Math.max(8, Math.min(256, Math.round(th))));
-        if (tight) views.push(...charSpanViews(tight));
+        const tight = warpPlate(img, quad);
+        const chars = tight ? charSpanViews(tight) : [];
+        primary.push(...chars.slice(0, 1));
+        extraMakers.push(() => chars.slice(1));
       }
     }
-    if (strategies.includes('padded') || views.length === 0) {
-      const padded = cropImage(img, clampBox(padBox(box, 0.1, 0.2), img.width, img.height));
-      views.push({ strategy: 'padded', image: padded });
-      if (strategies.includes('enhanced') && (views.length === 1 || meanLuma(padded) < 70))
-        views.push({ strategy: 'padded+enhanced', image: stretchContrast(padded) });
-    }
-    if (strategies.includes('tight')) views.push({ strategy: 'tight', image: cropImage(img, box) });
-    return views;
+    const padded = (): View[] => {
+      const crop = cropImage(img, clampBox(padBox(box, 0.1, 0.2), img.width, img.height));
+      const views: View[] = [{ strategy: 'padded', image: crop }];
+      if (strategies.includes('enhanced') && (primary.length === 0 || meanLuma(crop) < 70))
+        views.push({ strategy: 'padded+enhanced', image: stretchContrast(crop) });
+      return views;
+    };
+    // Without corners the padded box is all there is, so it becomes primary.
+    if (primary.length === 0) primary.push(...padded());
+    else if (strategies.includes('padded')) extraMakers.push(padded);
+    if (strategies.includes('tight')) extraMakers.push(() => [{ strategy: 'tight', image: cropImage(img, box) }]);
+    return { primary, extra: () => extraMakers.flatMap((m) => m()) };
+  }
+
+  /**
+   * Reads plans in two OCR batches: every plan's primary views, then the extra views of the
+   * plans whose primary reads disagree or are unsure; then second opinions where views still
+   * disagree. Easy plates cost two crops, hard ones get every view.
+   */
+  private async readViews(plans: ViewPlan[]): Promise<Vote[][]> {
+    const primaryReads = await this.reader.read(plans.flatMap((p) => p.primary.map((v) => v.image)));
+    let k = 0;
+    const votes: Vote[][] = plans.map((p) => p.primary.map((v) => ({ ...this.decode(primaryReads[k++]), strategy: v.strategy })));
+    const open = plans.map((_, i) => i).filter((i) => !this.settled(votes[i]));
+    const extras = open.map((i) => ({ i, views: plans[i].extra() }));
+    const extraReads = await this.reader.read(extras.flatMap((e) => e.views.map((v) => v.image)));
+    k = 0;
+    for (const e of extras) for (const v of e.views) votes[e.i].push({ ...this.decode(extraReads[k++]), strategy: v.strategy });
+    await this.addSecondOpinions(
+      open.map((i) => [...plans[i].primary, ...(extras.find((e) => e.i === i)?.views ?? [])]),
+      open.map((i) => votes[i]),
+    );
+    return votes;
+  }
+
+  /** Two or more views agreeing with confidence at least `settle_confidence` each. */
+  private settled(votes: readonly Vote[]): boolean {
+    return votes.length >= 2 && votes.every((v) => v.text && v.text === votes[0].text && v.confidence >= this.config.settle_confidence);
   }
 
   private async readPlates(img: RgbImage, cands: PlateCandidate[], t: { inferMs: number }): Promise<{ plates: PlateResult[]; rejected: RejectedRead[] }> {
-    const views = cands.map((c) => this.viewsFor(img, c.det));
-    const flat = views.flat();
     const t0 = performance.now();
-    const reads = await this.reader.read(flat.map((v) => v.image));
+    const votes = await this.readViews(cands.map((c) => this.viewsFor(img, c.det)));
     t.inferMs += performance.now() - t0;
     const plates: PlateResult[] = [];
     const rejected: RejectedRead[] = [];
-    let k = 0;
-    const votes = views.map((vs) => vs.map((v) => ({ ...this.decode(reads[k++]), strategy: v.strategy })));
-    const t1 = performance.now();
-    await this.addSecondOpinions(views, votes);
-    t.inferMs += performance.now() - t1;
     cands.forEach((c, i) => {
       const choice = voteReads(votes[i]);
       const box = roundBox(clampBox(c.det.box, img.width, img.height));
@@ -427,6 +475,12 @@ export class Recognizer {
     });
     return { plates: dedupePlates(plates), rejected };
   }
+}
+
+/** Warps a quad to an upright image of its own size, within sane OCR input bounds. */
+function warpPlate(img: RgbImage, q: Quad): RgbImage | null {
+  const { width, height } = quadSize(q);
+  return warpQuad(img, q, Math.max(16, Math.min(512, Math.round(width))), Math.max(8, Math.min(256, Math.round(height))));
 }
 
 /**
@@ -476,6 +530,23 @@ function dedupePlates(plates: PlateResult[]): PlateResult[] {
     out.push(p);
   }
   return out;
+}
+
+interface ScaledView {
+  image: RgbImage;
+  /** Multiply coordinates in `image` by this to get full-frame coordinates. */
+  factor: number;
+}
+
+/** Moves a candidate's box and corners by a point transform (offsets, scale changes). */
+function mapDetection(c: PlateCandidate, f: (p: Point) => Point): PlateCandidate {
+  const a = f({ x: c.det.box.x1, y: c.det.box.y1 });
+  const b = f({ x: c.det.box.x2, y: c.det.box.y2 });
+  return { ...c, det: { ...c.det, box: { x1: a.x, y1: a.y, x2: b.x, y2: b.y }, corners: c.det.corners?.map(f) as Quad | undefined } };
+}
+
+function scaleBox(b: Box, f: number): Box {
+  return { x1: b.x1 * f, y1: b.y1 * f, x2: b.x2 * f, y2: b.y2 * f };
 }
 
 function shiftBox(b: Box, dx: number, dy: number): Box {
