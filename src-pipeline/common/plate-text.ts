@@ -267,7 +267,7 @@ const NOT_PLATES = new Set([
   'SPORTS',
 ]);
 
-export type RejectReason = 'empty' | 'too_short' | 'too_long' | 'not_a_plate_word' | 'low_confidence';
+export type RejectReason = 'empty' | 'too_short' | 'too_long' | 'not_a_plate_word' | 'no_digit' | 'low_confidence';
 
 export interface PlateVerdict {
   ok: boolean;
@@ -278,13 +278,14 @@ export interface PlateVerdict {
  * Whether a decoded read should be reported as a plate. Dictionary words are matched on the
  * whole read and on reads that are a prefix of a state name, since OCR often clips them.
  */
-export function judgePlate(text: string, confidence: number, format: PlateFormat, minConfidence: number): PlateVerdict {
+export function judgePlate(text: string, confidence: number, format: PlateFormat, minConfidence: number, opts: { requireDigit?: boolean } = {}): PlateVerdict {
   const t = normalizePlate(text);
   if (!t) return { ok: false, reason: 'empty' };
   if (t.length < format.minLength) return { ok: false, reason: 'too_short' };
   if (t.length > format.maxLength) return { ok: false, reason: 'too_long' };
   const clippedWord = /^[A-Z]{5,}$/.test(t) && [...NOT_PLATES].some((w) => w.length > t.length && w.startsWith(t));
   if (NOT_PLATES.has(t) || clippedWord) return { ok: false, reason: 'not_a_plate_word' };
+  if (opts.requireDigit && !/[0-9]/.test(t)) return { ok: false, reason: 'no_digit' };
   if (confidence < minConfidence) return { ok: false, reason: 'low_confidence' };
   return { ok: true };
 }

@@ -26,10 +26,12 @@ export const RecognitionConfig = z
     /** Re-place the corners of small plates with the crop detector at native resolution. */
     refine_corners: z.boolean().default(true),
     /** Use the text detector as a last resort when no plate detector fires on a frame. */
-    text_fallback: z.boolean().default(false),
+    text_fallback: z.boolean().default(true),
+    /** Minimum OCR confidence for reads of text-detector candidates (they must also hold a digit). */
+    text_min_confidence: z.number().min(0).max(1).default(0.8),
     strategies: z.array(z.enum(READ_STRATEGIES)).min(1).default(['rectified', 'padded', 'enhanced', 'chars']),
     /** Plates whose first two views agree at this confidence or more are not read again. */
-    settle_confidence: z.number().min(0).max(1).default(0.9),
+    settle_confidence: z.number().min(0).max(1).default(0.95),
     /** Vote weight of the second OCR model relative to one view of the first. */
     second_opinion_weight: z.number().min(0).max(5).default(1),
     max_plates: z.number().int().positive().default(12),

@@ -27,6 +27,9 @@ import { findCharSpan } from './char-span.js';
 import { expandQuad, isConvexClockwise, quadSize, warpQuad } from './warp.js';
 import { RecognitionConfig as RecognitionConfigSchema } from '../common/recognition-config.js';
 
+/** Plate class of candidates that came from the text detector rather than a plate detector. */
+const TEXT_CLASS = 'text';
+
 export const VEHICLE_CLASSES: Readonly<Record<number, string>> = { 2: 'car', 3: 'motorcycle', 5: 'bus', 7: 'truck' };
 
 export interface VehicleResult {
@@ -358,7 +361,7 @@ export class Recognizer {
           classId: -1,
         },
         detector: this.textDetector.entry.name,
-        className: 'text',
+        className: TEXT_CLASS,
         vehicle: null,
       });
     }
@@ -454,7 +457,11 @@ export class Recognizer {
         rejected.push({ text: '', confidence: 0, box, reason: 'empty' });
         return;
       }
-      const verdict = judgePlate(choice.text, choice.confidence, this.format, this.config.min_plate_confidence);
+      // Text lines found by the generic text detector carry no plate prior of their own: only
+      // confident reads with a digit count (livery words and phone fragments do not).
+      const fromText = c.className === TEXT_CLASS;
+      const minConfidence = fromText ? Math.max(this.config.min_plate_confidence, this.config.text_min_confidence) : this.config.min_plate_confidence;
+      const verdict = judgePlate(choice.text, choice.confidence, this.format, minConfidence, { requireDigit: fromText });
       if (!verdict.ok) {
         rejected.push({ text: choice.text, confidence: round3(choice.confidence), box, reason: verdict.reason! });
         return;
