@@ -29,6 +29,8 @@ export const RecognitionConfig = z
     text_fallback: z.boolean().default(true),
     /** Minimum OCR confidence for reads of text-detector candidates (they must also hold a digit). */
     text_min_confidence: z.number().min(0).max(1).default(0.8),
+    /** How many plate-less vehicles (largest first) one image may spend the text detector on. */
+    text_fallback_max_vehicles: z.number().int().min(0).default(2),
     strategies: z.array(z.enum(READ_STRATEGIES)).min(1).default(['rectified', 'padded', 'enhanced', 'chars']),
     /** Plates whose first two views agree at this confidence or more are not read again. */
     settle_confidence: z.number().min(0).max(1).default(0.95),

@@ -3,7 +3,7 @@
  * views of each plate read in one OCR batch, format-aware decoding and a confidence-weighted
  * vote between views, plates assigned to vehicles.
  */
-import { iou, containment, padBox, clampBox, roundBox, type Box, type Point, type Quad } from '../common/geometry.js';
+import { boxArea, iou, containment, padBox, clampBox, roundBox, type Box, type Point, type Quad } from '../common/geometry.js';
 import {
   decodeSlots,
   guessRegion,
@@ -293,10 +293,9 @@ export class Recognizer {
     }
     if (cands.length === 0) cands.push(...(await this.detectZoomedOut(img, t)));
     if (this.textDetector) {
-      for (const v of vehicles) {
-        if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
-        cands.push(...(await this.detectText(img, v.box, t)));
-      }
+      // The text detector is the slowest pass: only the largest plate-less vehicles get it.
+      const bare = vehicles.filter((v) => !cands.some((c) => containment(c.det.box, v.box) > 0.6)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
+      for (const v of bare.slice(0, this.config.text_fallback_max_vehicles)) cands.push(...(await this.detectText(img, v.box, t)));
     }
     const kept = cands.sort((a, b) => b.det.score - a.det.score).slice(0, this.config.max_plates);
     if (this.config.refine_corners) await this.refineCorners(img, kept, t);
