@@ -23,6 +23,8 @@ export const RecognitionConfig = z
     vehicle_score: z.number().min(0).max(1).default(0.3),
     /** Search vehicle crops with the small plate detector when the full frame found nothing there. */
     crop_search: z.boolean().default(true),
+    /** Retry the plate detector on the frame inside a wide margin when nothing was found (close-ups). */
+    zoom_out_search: z.boolean().default(true),
     /** Re-place the corners of small plates with the crop detector at native resolution. */
     refine_corners: z.boolean().default(true),
     /** Use the text detector as a last resort when no plate detector fires on a frame. */

@@ -20,8 +20,7 @@ import { padConstant, stretchContrast } from './enhance.js';
 import { cropImage, meanLuma, shrinkImage, type RgbImage } from './image.js';
 import { findModel, loadManifest, type Manifest } from './model-manifest.js';
 import { ObjectDetector, type DetectTimings } from './object-detector.js';
-import { CctPlateReader, type SlotRead } from './plate-reader-cct.js';
-import { PpOcrPlateReader } from './plate-reader-ppocr.js';
+import { createPlateReader, plateCharsOf, type PlateRead, type PlateReader } from './plate-reader.js';
 import { PpOcrTextDetector } from './text-detector-ppocr.js';
 import { findCharSpan } from './char-span.js';
 import { expandQuad, isConvexClockwise, quadSize, warpQuad } from './warp.js';
@@ -141,8 +140,8 @@ export class Recognizer {
     private readonly vehicleDetector: ObjectDetector,
     private readonly plateDetector: ObjectDetector,
     private readonly cropDetector: ObjectDetector | null,
-    private readonly reader: CctPlateReader,
-    private readonly secondReader: PpOcrPlateReader | null,
+    private readonly reader: PlateReader,
+    private readonly secondReader: PlateReader | null,
     private readonly textDetector: PpOcrTextDetector | null,
   ) {
     this.config = config;
@@ -155,10 +154,8 @@ export class Recognizer {
       ObjectDetector.create(findModel(manifest, cfg.models.vehicle, 'vehicle-detection')),
       ObjectDetector.create(findModel(manifest, cfg.models.plate, 'plate-detection')),
       cfg.crop_search && cfg.models.plate_crop ? ObjectDetector.create(findModel(manifest, cfg.models.plate_crop, 'plate-detection')) : Promise.resolve(null),
-      CctPlateReader.create(findModel(manifest, cfg.models.ocr, 'plate-ocr') as Parameters<typeof CctPlateReader.create>[0]),
-      cfg.models.ocr_second
-        ? PpOcrPlateReader.create(findModel(manifest, cfg.models.ocr_second, 'plate-ocr') as Parameters<typeof PpOcrPlateReader.create>[0])
-        : Promise.resolve(null),
+      createPlateReader(findModel(manifest, cfg.models.ocr, 'plate-ocr')),
+      cfg.models.ocr_second ? createPlateReader(findModel(manifest, cfg.models.ocr_second, 'plate-ocr')) : Promise.resolve(null),
       cfg.text_fallback && cfg.models.text_detector
         ? PpOcrTextDetector.create(findModel(manifest, cfg.models.text_detector, 'text-detection'), { minSide: 256 })
         : Promise.resolve(null),
@@ -171,9 +168,19 @@ export class Recognizer {
     const vt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
     const pt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
     const small = await this.detectorView(img);
-    const vehicles = await this.detectVehicles(small, vt);
-    const t1 = performance.now();
-    const candidates = await this.detectPlates(img, small, vehicles, pt);
+    const tPlates = performance.now();
+    // The two whole-frame detectors run at once: onnxruntime runs each session off the JS
+    // thread, so with one intra-op thread each they overlap on a two-core box. Their stage
+    // timings therefore overlap too (vehicle_ms + plate_ms can exceed the wall time).
+    let t1 = 0;
+    const [vehicles, frameCands] = await Promise.all([
+      this.detectVehicles(small, vt).then((v) => {
+        t1 = performance.now();
+        return v;
+      }),
+      this.detectFramePlates(small, pt),
+    ]);
+    const candidates = await this.detectPlates(img, frameCands, vehicles, pt);
     const t2 = performance.now();
     const ocr = { inferMs: 0 };
     const { plates, rejected } = await this.readPlates(img, candidates, ocr);
@@ -186,7 +193,7 @@ export class Recognizer {
       rejected,
       timings: {
         vehicle_ms: t1 - t0,
-        plate_ms: t2 - t1,
+        plate_ms: t2 - tPlates,
         ocr_ms: t3 - t2,
         total_ms: t3 - t0,
         inference_ms: vt.inferMs + pt.inferMs + ocr.inferMs,
@@ -230,20 +237,21 @@ export class Recognizer {
     if (todo.length === 0) return;
     const reads = await this.secondReader.read(todo.map((x) => x.image));
     reads.forEach((r, j) => {
-      const text = normalizePlate(r.text);
-      if (!text) return;
-      votes[todo[j].i].push({
-        text,
-        confidence: r.confidence * this.config.second_opinion_weight,
-        charConfidences: r.charConfidences,
-        strategy: 'second-opinion',
-      });
+      const d = this.decode(r);
+      if (!d.text) return;
+      votes[todo[j].i].push({ ...d, confidence: d.confidence * this.config.second_opinion_weight, strategy: 'second-opinion' });
     });
   }
 
-  private decode(r: SlotRead): { text: string; confidence: number; charConfidences: number[] } {
-    const d = decodeSlots(r.slots, r.alphabet, r.pad, this.format);
-    return { text: d.text, confidence: d.confidence, charConfidences: d.charConfidences };
+  /** Format-aware decoding where the model gives per-slot probabilities, plain filtering otherwise. */
+  private decode(r: PlateRead): { text: string; confidence: number; charConfidences: number[] } {
+    if (r.slots && r.alphabet && r.pad !== undefined) {
+      const d = decodeSlots(r.slots, r.alphabet, r.pad, this.format);
+      return { text: d.text, confidence: d.confidence, charConfidences: d.charConfidences };
+    }
+    const kept = plateCharsOf(r.text, r.charConfidences);
+    const confidence = kept.charConfidences.length ? kept.charConfidences.reduce((a, b) => a + b, 0) / kept.charConfidences.length : 0;
+    return { ...kept, confidence };
   }
 
   /**
@@ -274,9 +282,14 @@ export class Recognizer {
     }));
   }
 
-  private async detectPlates(img: RgbImage, view: ScaledView, vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
+  /** The plate detector on the shrunken frame, mapped back to full-frame coordinates. */
+  private async detectFramePlates(view: ScaledView, t: DetectTimings): Promise<PlateCandidate[]> {
     const f = view.factor;
-    const cands = (await this.detectIn(this.plateDetector, view.image, null, t)).map((c) => mapDetection(c, (p) => ({ x: p.x * f, y: p.y * f })));
+    return (await this.detectIn(this.plateDetector, view.image, null, t)).map((c) => mapDetection(c, (p) => ({ x: p.x * f, y: p.y * f })));
+  }
+
+  private async detectPlates(img: RgbImage, frameCands: PlateCandidate[], vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
+    const cands = [...frameCands];
     if (this.cropDetector) {
       for (const v of vehicles) {
         if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
@@ -291,7 +304,7 @@ export class Recognizer {
         cands.push(...found.slice(0, 2));
       }
     }
-    if (cands.length === 0) cands.push(...(await this.detectZoomedOut(img, t)));
+    if (cands.length === 0 && this.config.zoom_out_search) cands.push(...(await this.detectZoomedOut(img, t)));
     if (this.textDetector) {
       // The text detector is the slowest pass: only the largest plate-less vehicles get it.
       const bare = vehicles.filter((v) => !cands.some((c) => containment(c.det.box, v.box) > 0.6)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
