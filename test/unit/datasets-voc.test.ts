@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { AlprError } from '../../src-pipeline/common/errors.js';
 import type { Box } from '../../src-pipeline/common/geometry.js';
 import { loadDataset, splitCsvLine } from '../../src-pipeline/eval/datasets.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { assertAlprError } from '../support/assertions.js';
 
 const NIGHT_RO = sharedDataDir('night-ro');
 
@@ -34,14 +34,7 @@ describe('loadDataset: images/ + labels CSV', () => {
     return dir;
   }
 
-  function assertInvalid(fn: () => unknown, ...needles: string[]) {
-    assert.throws(fn, (err: unknown) => {
-      assert.ok(err instanceof AlprError, `expected AlprError, got ${String(err)}`);
-      assert.equal(err.code, 'DATASET_INVALID');
-      for (const s of needles) assert.ok(err.message.includes(s), `message should name ${s}: ${err.message}`);
-      return true;
-    });
-  }
+  const assertInvalid = (fn: () => unknown, ...needles: string[]) => assertAlprError(fn, 'DATASET_INVALID', ...needles);
 
   it('detects the layout by the CSV header and an images/ folder; several rows per image become one sample', () => {
     const dir = folder({

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AlprError } from '../../src-pipeline/common/errors.js';
 import type { Box } from '../../src-pipeline/common/geometry.js';
 import { isImageFile, loadDataset } from '../../src-pipeline/eval/datasets.js';
 import { IOU_MATCH, median, percentile, scoreSample, summarize, type SampleOutcome } from '../../src-pipeline/eval/metrics.js';
+import { assertAlprError } from '../support/assertions.js';
 
 const box = (x1: number, y1: number, x2: number, y2: number): Box => ({ x1, y1, x2, y2 });
 
@@ -254,14 +254,7 @@ describe('loadDataset', () => {
     return dir;
   }
 
-  function assertInvalid(fn: () => unknown, ...needles: string[]) {
-    assert.throws(fn, (err: unknown) => {
-      assert.ok(err instanceof AlprError, `expected AlprError, got ${String(err)}`);
-      assert.equal(err.code, 'DATASET_INVALID');
-      for (const s of needles) assert.ok(err.message.includes(s), `message should name ${s}: ${err.message}`);
-      return true;
-    });
-  }
+  const assertInvalid = (fn: () => unknown, ...needles: string[]) => assertAlprError(fn, 'DATASET_INVALID', ...needles);
 
   it('knows image extensions', () => {
     assert.ok(isImageFile('a.JPG') && isImageFile('b.png') && isImageFile('c.jpeg'));
