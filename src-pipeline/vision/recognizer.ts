@@ -157,7 +157,7 @@ export class Recognizer {
       createPlateReader(findModel(manifest, cfg.models.ocr, 'plate-ocr')),
       cfg.models.ocr_second ? createPlateReader(findModel(manifest, cfg.models.ocr_second, 'plate-ocr')) : Promise.resolve(null),
       cfg.text_fallback && cfg.models.text_detector
-        ? PpOcrTextDetector.create(findModel(manifest, cfg.models.text_detector, 'text-detection'), { minSide: 256 })
+        ? PpOcrTextDetector.create(findModel(manifest, cfg.models.text_detector, 'text-detection'), { minSide: 256, maxSide: 640 })
         : Promise.resolve(null),
     ]);
     return new Recognizer(cfg, vehicle, plate, crop, reader, second, text);
@@ -291,16 +291,18 @@ export class Recognizer {
   private async detectPlates(img: RgbImage, frameCands: PlateCandidate[], vehicles: VehicleResult[], t: DetectTimings): Promise<PlateCandidate[]> {
     const cands = [...frameCands];
     if (this.cropDetector) {
-      for (const v of vehicles) {
+      let fullSizePasses = 0;
+      for (const v of [...vehicles].sort((a, b) => boxArea(b.box) - boxArea(a.box))) {
         if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
         // Vehicles too small to hold a readable plate are not worth a detector run.
         if (v.box.x2 - v.box.x1 < 60 || v.box.y2 - v.box.y1 < 40) continue;
         const region = clampBox(padBox(v.box, 0.05, 0.05), img.width, img.height);
         let found = await this.detectIn(this.cropDetector, img, region, t);
         // A big vehicle crop shrunk to the small detector's input can lose the plate: then the
-        // full-size detector looks again, at a finer scale than the whole-frame pass had.
+        // full-size detector looks again, at a finer scale than the whole-frame pass had (once
+        // per image, on the largest such vehicle: it costs as much as the frame pass).
         const big = Math.max(region.x2 - region.x1, region.y2 - region.y1) > this.cropDetector.entry.input.size * 1.5;
-        if (found.length === 0 && big) found = await this.detectIn(this.plateDetector, img, region, t);
+        if (found.length === 0 && big && fullSizePasses++ === 0) found = await this.detectIn(this.plateDetector, img, region, t);
         cands.push(...found.slice(0, 2));
       }
     }

@@ -36,16 +36,20 @@ export function detInputSize(width: number, height: number, maxSide: number, min
 export interface TextDetectorOptions {
   /** Upscale inputs whose shorter side is below this (0: never upscale, PaddleOCR's default). */
   minSide?: number;
+  /** Cap on the longer input side; the manifest's `maxSide` when omitted. */
+  maxSide?: number;
 }
 
 export class PpOcrTextDetector {
   readonly entry: TextDetectionModelEntry;
   readonly minSide: number;
+  readonly maxSide: number;
   private session!: ort.InferenceSession;
 
   private constructor(entry: TextDetectionModelEntry, opts: TextDetectorOptions) {
     this.entry = entry;
     this.minSide = opts.minSide ?? 0;
+    this.maxSide = opts.maxSide ?? entry.input.maxSide;
   }
 
   static async create(entry: TextDetectionModelEntry, opts: TextDetectorOptions = {}): Promise<PpOcrTextDetector> {
@@ -57,7 +61,7 @@ export class PpOcrTextDetector {
   /** Text boxes sorted in reading order (top-to-bottom, then left-to-right within a line). */
   async detect(img: RgbImage): Promise<TextBox[]> {
     const { input, output } = this.entry;
-    const { width: W, height: H } = detInputSize(img.width, img.height, input.maxSide, this.minSide);
+    const { width: W, height: H } = detInputSize(img.width, img.height, this.maxSide, this.minSide);
     const resized = resizeImage(img, W, H);
     const plane = W * H;
     const tensor = new Float32Array(3 * plane);
