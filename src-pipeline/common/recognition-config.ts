@@ -43,3 +43,5 @@ export const RecognitionConfig = z
   .strict();
 
 export type RecognitionConfig = z.infer<typeof RecognitionConfig>;
+/** What a caller may pass: every key optional, defaults filled in by parsing. */
+export type RecognitionConfigInput = z.input<typeof RecognitionConfig>;

@@ -14,7 +14,7 @@ import {
   type PlateFormatId,
   type RejectReason,
 } from '../common/plate-text.js';
-import type { RecognitionConfig } from '../common/recognition-config.js';
+import type { RecognitionConfig, RecognitionConfigInput } from '../common/recognition-config.js';
 import type { Detection } from './detection.js';
 import { padConstant, stretchContrast } from './enhance.js';
 import { cropImage, meanLuma, shrinkImage, type RgbImage } from './image.js';
@@ -148,7 +148,7 @@ export class Recognizer {
     this.format = PLATE_FORMATS[config.plate_format];
   }
 
-  static async create(config: Partial<RecognitionConfig> = {}, manifest: Manifest = loadManifest()): Promise<Recognizer> {
+  static async create(config: RecognitionConfigInput = {}, manifest: Manifest = loadManifest()): Promise<Recognizer> {
     const cfg = RecognitionConfigSchema.parse(config);
     const [vehicle, plate, crop, reader, second, text] = await Promise.all([
       ObjectDetector.create(findModel(manifest, cfg.models.vehicle, 'vehicle-detection')),

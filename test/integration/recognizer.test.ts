@@ -158,3 +158,22 @@ describe('Recognizer on real data', { skip: sharedSkip([US, CROPS]) }, () => {
     assert.equal(res.height, 100);
   });
 });
+
+describe('Recognizer with PP-OCRv4 rec as the primary OCR (the alternative to CCT)', { skip: sharedSkip([US]) }, () => {
+  it('reads close-up plates with the CTC model alone', async (t) => {
+    const alt = await Recognizer.create({ models: { ocr: 'ppocr-v4-rec', ocr_second: null } });
+    const expected: Record<string, string> = { car1: '627WWI', car6: '', car12: '' };
+    for (const name of Object.keys(expected)) {
+      expected[name] = loadDataset(US).find((s) => s.file.endsWith(`/${name}.jpg`))!.plates[0].text;
+    }
+    let exact = 0;
+    for (const [name, plate] of Object.entries(expected)) {
+      const res = await alt.recognize(await decodeImage(join(US, `${name}.jpg`)));
+      const texts = res.plates.map((p) => p.text);
+      t.diagnostic(`${name}: expected ${plate}, read ${texts.join(' ') || '(nothing)'}`);
+      if (texts.includes(plate)) exact++;
+      for (const p of res.plates) assert.match(p.text, /^[A-Z0-9]+$/, 'free-text reads are reduced to the plate alphabet');
+    }
+    assert.ok(exact >= 2, `PP-OCRv4 rec read ${exact} of 3`);
+  });
+});
