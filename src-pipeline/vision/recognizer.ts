@@ -277,8 +277,8 @@ export class Recognizer {
     const H = view.image.height * view.factor;
     return dets.map((d) => ({
       type: VEHICLE_CLASSES[d.classId] ?? this.vehicleDetector.className(d.classId),
-      score: d.score,
-      box: clampBox(scaleBox(d.box, view.factor), W, H),
+      score: round3(d.score),
+      box: roundBox(clampBox(scaleBox(d.box, view.factor), W, H)),
     }));
   }
 
