@@ -78,7 +78,7 @@ export interface RecognitionResult {
   timings: StageTimings;
 }
 
-interface PlateCandidate {
+export interface PlateCandidate {
   det: Detection;
   detector: string;
   className: string;
@@ -293,7 +293,7 @@ export class Recognizer {
     if (this.cropDetector) {
       let fullSizePasses = 0;
       for (const v of [...vehicles].sort((a, b) => boxArea(b.box) - boxArea(a.box))) {
-        if (cands.some((c) => containment(c.det.box, v.box) > 0.6)) continue;
+        if (cands.some((c) => holdsPlate(v, c))) continue;
         // Vehicles too small to hold a readable plate are not worth a detector run.
         if (v.box.x2 - v.box.x1 < 60 || v.box.y2 - v.box.y1 < 40) continue;
         const region = clampBox(padBox(v.box, 0.05, 0.05), img.width, img.height);
@@ -309,7 +309,7 @@ export class Recognizer {
     if (cands.length === 0 && this.config.zoom_out_search) cands.push(...(await this.detectZoomedOut(img, t)));
     if (this.textDetector) {
       // The text detector is the slowest pass: only the largest plate-less vehicles get it.
-      const bare = vehicles.filter((v) => !cands.some((c) => containment(c.det.box, v.box) > 0.6)).sort((a, b) => boxArea(b.box) - boxArea(a.box));
+      const bare = vehicles.filter((v) => !cands.some((c) => holdsPlate(v, c))).sort((a, b) => boxArea(b.box) - boxArea(a.box));
       for (const v of bare.slice(0, this.config.text_fallback_max_vehicles)) cands.push(...(await this.detectText(img, v.box, t)));
     }
     const kept = cands.sort((a, b) => b.det.score - a.det.score).slice(0, this.config.max_plates);
@@ -523,6 +523,16 @@ export function charSpanViews(plate: RgbImage): View[] {
     { strategy: 'chars', image: padConstant(c, 0.1, 0.2) },
     { strategy: 'chars-tall', image: padConstant(c, 0.1, 0.3) },
   ];
+}
+
+/**
+ * Whether a candidate is where a vehicle's plate would be: inside it and below its top third.
+ * Fleet numbers on a truck's roof or a van's upper door are text, not the plate, and must not
+ * stop the plate searches for that vehicle.
+ */
+export function holdsPlate(v: VehicleResult, c: PlateCandidate): boolean {
+  const cy = (c.det.box.y1 + c.det.box.y2) / 2;
+  return containment(c.det.box, v.box) > 0.6 && cy > v.box.y1 + (v.box.y2 - v.box.y1) / 3;
 }
 
 /** The vehicle that contains most of the plate (ties: the smaller, nearer vehicle). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { assignVehicle, voteReads, type VehicleResult } from '../../src-pipeline/vision/recognizer.js';
+import { assignVehicle, holdsPlate, voteReads, type PlateCandidate, type VehicleResult } from '../../src-pipeline/vision/recognizer.js';
 import { plateCharsOf } from '../../src-pipeline/vision/plate-reader.js';
 import { decodeImage } from '../../src-pipeline/vision/image.js';
 import { AlprError } from '../../src-pipeline/common/errors.js';
@@ -72,5 +72,24 @@ describe('decodeImage', () => {
 
   it('rejects bytes that are no image with IMAGE_UNREADABLE', async () => {
     await assert.rejects(decodeImage(Buffer.from('not an image')), (e: unknown) => e instanceof AlprError && e.code === 'IMAGE_UNREADABLE');
+  });
+});
+
+describe('holdsPlate', () => {
+  const truck: VehicleResult = { type: 'truck', score: 0.9, box: { x1: 100, y1: 0, x2: 700, y2: 700 } };
+  const cand = (y1: number, y2: number): PlateCandidate => ({
+    det: { box: { x1: 300, y1, x2: 380, y2 }, score: 0.5, classId: 0 },
+    detector: 'y5fu-640',
+    className: 'single-row',
+    vehicle: null,
+  });
+
+  it('counts a plate low on the vehicle and ignores fleet numbers near its roof', () => {
+    assert.equal(holdsPlate(truck, cand(600, 640)), true);
+    assert.equal(holdsPlate(truck, cand(20, 50)), false);
+  });
+
+  it('ignores candidates outside the vehicle', () => {
+    assert.equal(holdsPlate(truck, { ...cand(600, 640), det: { box: { x1: 800, y1: 600, x2: 880, y2: 640 }, score: 0.5, classId: 0 } }), false);
   });
 });
