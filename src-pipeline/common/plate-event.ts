@@ -1,0 +1,47 @@
+/**
+ * The plate event: the one record every stage after recognition passes on (store, bus,
+ * alerts, API, UI). Shape from the service overview; extend with care, since Kafka consumers
+ * and stored rows depend on it.
+ */
+import { z } from 'zod';
+
+const nullableString = (max = 256) => z.string().max(max).nullable().default(null);
+
+export const PlateEvent = z.object({
+  event_id: z.uuid(),
+  captured_at: z.iso.datetime({ offset: true }),
+  camera_id: z.string().min(1).max(128),
+  /** Tracker id of the vehicle within its camera; numbers from older producers become strings. */
+  track_id: z
+    .union([z.string().max(128), z.number().int()])
+    .nullable()
+    .default(null)
+    .transform((v) => (v === null ? null : String(v))),
+  plate: z.object({
+    text: z.string().min(1).max(32),
+    normalized_text: z.string().regex(/^[A-Z0-9]{1,16}$/, 'upper-case letters and digits only'),
+    confidence: z.number().min(0).max(1),
+    region: nullableString(32),
+  }),
+  vehicle: z
+    .object({ type: nullableString(32), make: nullableString(64), model: nullableString(64), color: nullableString(32) })
+    .prefault({}),
+  images: z.object({ plate_url: nullableString(2048), vehicle_url: nullableString(2048), frame_url: nullableString(2048) }).prefault({}),
+  latency_ms: z.number().min(0).nullable().default(null),
+  node: z.object({ site: nullableString(128), host: nullableString(128) }).prefault({}),
+  extras: z
+    .object({
+      roi: nullableString(128),
+      direction: nullableString(32),
+      quality_score: z.number().min(0).max(1).nullable().default(null),
+      frame_number: z.number().int().min(0).nullable().default(null),
+    })
+    .prefault({}),
+});
+
+export type PlateEvent = z.infer<typeof PlateEvent>;
+export type PlateEventInput = z.input<typeof PlateEvent>;
+
+/** A stored event: the event plus when the store received it. */
+export const StoredEvent = PlateEvent.extend({ created_at: z.iso.datetime({ offset: true }) });
+export type StoredEvent = z.infer<typeof StoredEvent>;
