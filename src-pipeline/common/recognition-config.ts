@@ -2,6 +2,7 @@
 import { z } from 'zod';
 
 export const READ_STRATEGIES = ['rectified', 'padded', 'enhanced', 'chars', 'tight'] as const;
+export type ReadStrategy = (typeof READ_STRATEGIES)[number];
 
 export const RecognitionConfig = z
   .object({

@@ -3,133 +3,36 @@
  * views of each plate read in one OCR batch, format-aware decoding and a confidence-weighted
  * vote between views, plates assigned to vehicles.
  */
-import { boxArea, iou, containment, padBox, clampBox, roundBox, type Box, type Point, type Quad } from '../common/geometry.js';
-import {
-  decodeSlots,
-  guessRegion,
-  judgePlate,
-  normalizePlate,
-  PLATE_FORMATS,
-  type PlateFormat,
-  type PlateFormatId,
-  type RejectReason,
-} from '../common/plate-text.js';
-import type { RecognitionConfig, RecognitionConfigInput } from '../common/recognition-config.js';
-import type { Detection } from './detection.js';
-import { padConstant, stretchContrast } from './enhance.js';
-import { cropImage, meanLuma, shrinkImage, type RgbImage } from './image.js';
+import { boxArea, clampBox, iou, padBox, roundBox, type Box, type Quad } from '../common/geometry.js';
+import { decodeSlots, guessRegion, judgePlate, PLATE_FORMATS, normalizePlate, type PlateFormat, type PlateFormatId } from '../common/plate-text.js';
+import { RecognitionConfig as RecognitionConfigSchema, type RecognitionConfigInput } from '../common/recognition-config.js';
+import type { RecognitionConfig } from '../common/recognition-config.js';
+import { padConstant } from './enhance.js';
+import { cropImage, shrinkImage, type RgbImage } from './image.js';
 import { findModel, loadManifest, type Manifest } from './model-manifest.js';
 import { ObjectDetector, type DetectTimings } from './object-detector.js';
+import {
+  assignVehicle,
+  dedupePlates,
+  holdsPlate,
+  mapDetection,
+  round3,
+  scaleBox,
+  shiftBox,
+  TEXT_CLASS,
+  VEHICLE_CLASSES,
+  type PlateCandidate,
+  type PlateResult,
+  type RecognitionResult,
+  type RejectedRead,
+  type ScaledView,
+  type VehicleResult,
+} from './plate-candidates.js';
 import { createPlateReader, plateCharsOf, type PlateRead, type PlateReader } from './plate-reader.js';
+import { cropViewPlan, plateViewPlan, settled, type View, type ViewPlan, type Vote, voteReads } from './plate-views.js';
 import { PpOcrTextDetector } from './text-detector-ppocr.js';
-import { findCharSpan } from './char-span.js';
-import { expandQuad, isConvexClockwise, quadSize, warpQuad } from './warp.js';
-import { RecognitionConfig as RecognitionConfigSchema } from '../common/recognition-config.js';
 
-/** Plate class of candidates that came from the text detector rather than a plate detector. */
-const TEXT_CLASS = 'text';
-
-export const VEHICLE_CLASSES: Readonly<Record<number, string>> = { 2: 'car', 3: 'motorcycle', 5: 'bus', 7: 'truck' };
-
-export interface VehicleResult {
-  type: string;
-  score: number;
-  box: Box;
-}
-
-export interface PlateResult {
-  text: string;
-  confidence: number;
-  char_confidences: number[];
-  box: Box;
-  corners: Quad | null;
-  detector_score: number;
-  detector: string;
-  /** Detector class, e.g. single-row or double-row for y5fu. */
-  plate_class: string;
-  region: string;
-  strategy: string;
-  vehicle: VehicleResult | null;
-}
-
-export interface RejectedRead {
-  text: string;
-  confidence: number;
-  box: Box;
-  reason: RejectReason;
-}
-
-export interface StageTimings {
-  decode_ms?: number;
-  vehicle_ms: number;
-  plate_ms: number;
-  ocr_ms: number;
-  total_ms: number;
-  /** Pure onnxruntime time, summed over every model run for this image. */
-  inference_ms: number;
-}
-
-export interface RecognitionResult {
-  width: number;
-  height: number;
-  plates: PlateResult[];
-  vehicles: VehicleResult[];
-  rejected: RejectedRead[];
-  timings: StageTimings;
-}
-
-export interface PlateCandidate {
-  det: Detection;
-  detector: string;
-  className: string;
-  vehicle: VehicleResult | null;
-}
-
-/** OCR view of one plate: an image plus the name of the strategy that made it. */
-interface Vote {
-  text: string;
-  confidence: number;
-  charConfidences: number[];
-  strategy: string;
-}
-
-/** Views of one plate: always read, and read only when the first ones leave doubt. */
-interface ViewPlan {
-  primary: View[];
-  extra: () => View[];
-}
-
-export interface View {
-  strategy: string;
-  image: RgbImage;
-}
-
-export interface ReadChoice {
-  text: string;
-  confidence: number;
-  charConfidences: number[];
-  strategy: string;
-}
-
-/**
- * Votes between the views of one plate: identical decoded texts pool their confidence, so two
- * agreeing views beat one slightly more confident outlier.
- */
-export function voteReads(reads: readonly { text: string; confidence: number; charConfidences: number[]; strategy: string }[]): ReadChoice | null {
-  const pool = new Map<string, { score: number; best: ReadChoice }>();
-  for (const r of reads) {
-    if (!r.text) continue;
-    const e = pool.get(r.text);
-    if (!e) pool.set(r.text, { score: r.confidence, best: { ...r } });
-    else {
-      e.score += r.confidence;
-      if (r.confidence > e.best.confidence) e.best = { ...r };
-    }
-  }
-  let winner: { score: number; best: ReadChoice } | undefined;
-  for (const e of pool.values()) if (!winner || e.score > winner.score) winner = e;
-  return winner ? winner.best : null;
-}
+export type { PlateCandidate, PlateResult, RecognitionResult, RejectedRead, StageTimings, VehicleResult } from './plate-candidates.js';
 
 export class Recognizer {
   readonly config: RecognitionConfig;
@@ -205,16 +108,7 @@ export class Recognizer {
   async readCrop(
     img: RgbImage,
   ): Promise<{ text: string; confidence: number; charConfidences: number[]; strategy: string; verdict: ReturnType<typeof judgePlate> }> {
-    const strategies = this.config.strategies;
-    const chars = strategies.includes('chars') ? charSpanViews(img) : [];
-    const plan: ViewPlan = {
-      primary: [{ strategy: 'padded', image: padConstant(img, 0.1, 0.2) }, ...chars.slice(0, 1)],
-      extra: () => [
-        { strategy: 'padded-tall', image: padConstant(img, 0.1, 0.3) },
-        ...(strategies.includes('enhanced') ? [{ strategy: 'enhanced', image: padConstant(stretchContrast(img), 0.1, 0.2) }] : []),
-        ...chars.slice(1),
-      ],
-    };
+    const plan = cropViewPlan(img, this.config.strategies);
     const [votes] = await this.readViews([plan]);
     const choice = voteReads(votes);
     const c = choice ?? { text: '', confidence: 0, charConfidences: [], strategy: 'none' };
@@ -396,43 +290,6 @@ export class Recognizer {
   }
 
   /**
-   * The views of one detected plate. Primary views (rectified and the character span) are
-   * read for every plate; the rest only for plates the primary views do not settle.
-   */
-  private viewsFor(img: RgbImage, det: Detection): ViewPlan {
-    const strategies = this.config.strategies;
-    const box = clampBox(det.box, img.width, img.height);
-    const quad = det.corners && isConvexClockwise(det.corners) ? det.corners : null;
-    const primary: View[] = [];
-    const extraMakers: (() => View[])[] = [];
-    if (strategies.includes('rectified') && quad) {
-      const warped = warpPlate(img, expandQuad(quad, 0.1, 0.2));
-      if (warped) {
-        primary.push({ strategy: 'rectified', image: warped });
-        if (strategies.includes('enhanced')) extraMakers.push(() => [{ strategy: 'rectified+enhanced', image: stretchContrast(warped) }]);
-      }
-      if (strategies.includes('chars')) {
-        const tight = warpPlate(img, quad);
-        const chars = tight ? charSpanViews(tight) : [];
-        primary.push(...chars.slice(0, 1));
-        extraMakers.push(() => chars.slice(1));
-      }
-    }
-    const padded = (): View[] => {
-      const crop = cropImage(img, clampBox(padBox(box, 0.1, 0.2), img.width, img.height));
-      const views: View[] = [{ strategy: 'padded', image: crop }];
-      if (strategies.includes('enhanced') && (primary.length === 0 || meanLuma(crop) < 70))
-        views.push({ strategy: 'padded+enhanced', image: stretchContrast(crop) });
-      return views;
-    };
-    // Without corners the padded box is all there is, so it becomes primary.
-    if (primary.length === 0) primary.push(...padded());
-    else if (strategies.includes('padded')) extraMakers.push(padded);
-    if (strategies.includes('tight')) extraMakers.push(() => [{ strategy: 'tight', image: cropImage(img, box) }]);
-    return { primary, extra: () => extraMakers.flatMap((m) => m()) };
-  }
-
-  /**
    * Reads plans in two OCR batches: every plan's primary views, then the extra views of the
    * plans whose primary reads disagree or are unsure; then second opinions where views still
    * disagree. Easy plates cost two crops, hard ones get every view.
@@ -441,7 +298,7 @@ export class Recognizer {
     const primaryReads = await this.reader.read(plans.flatMap((p) => p.primary.map((v) => v.image)));
     let k = 0;
     const votes: Vote[][] = plans.map((p) => p.primary.map((v) => ({ ...this.decode(primaryReads[k++]), strategy: v.strategy })));
-    const open = plans.map((_, i) => i).filter((i) => !this.settled(votes[i]));
+    const open = plans.map((_, i) => i).filter((i) => !settled(votes[i], this.config.settle_confidence));
     const extras = open.map((i) => ({ i, views: plans[i].extra() }));
     const extraReads = await this.reader.read(extras.flatMap((e) => e.views.map((v) => v.image)));
     k = 0;
@@ -453,14 +310,9 @@ export class Recognizer {
     return votes;
   }
 
-  /** Two or more views agreeing with confidence at least `settle_confidence` each. */
-  private settled(votes: readonly Vote[]): boolean {
-    return votes.length >= 2 && votes.every((v) => v.text && v.text === votes[0].text && v.confidence >= this.config.settle_confidence);
-  }
-
   private async readPlates(img: RgbImage, cands: PlateCandidate[], t: { inferMs: number }): Promise<{ plates: PlateResult[]; rejected: RejectedRead[] }> {
     const t0 = performance.now();
-    const votes = await this.readViews(cands.map((c) => this.viewsFor(img, c.det)));
+    const votes = await this.readViews(cands.map((c) => plateViewPlan(img, c.det, this.config.strategies)));
     t.inferMs += performance.now() - t0;
     const plates: PlateResult[] = [];
     const rejected: RejectedRead[] = [];
@@ -496,94 +348,4 @@ export class Recognizer {
     });
     return { plates: dedupePlates(plates), rejected };
   }
-}
-
-/** Warps a quad to an upright image of its own size, within sane OCR input bounds. */
-function warpPlate(img: RgbImage, q: Quad): RgbImage | null {
-  const { width, height } = quadSize(q);
-  return warpQuad(img, q, Math.max(16, Math.min(512, Math.round(width))), Math.max(8, Math.min(256, Math.round(height))));
-}
-
-/**
- * Views cut to the span of the plate's main characters (see char-span.ts). Two paddings, so
- * when segmentation succeeds its reading carries the weight of two votes against the whole
- * plate views that also see stacked letters and frame text.
- */
-export function charSpanViews(plate: RgbImage): View[] {
-  const span = findCharSpan(plate);
-  if (!span) return [];
-  const cw = span.charHeight * 0.5;
-  const b = clampBox(
-    { x1: span.box.x1 - cw * 0.6, y1: span.box.y1 - span.charHeight * 0.4, x2: span.box.x2 + cw * 0.6, y2: span.box.y2 + span.charHeight * 0.4 },
-    plate.width,
-    plate.height,
-  );
-  const c = cropImage(plate, b);
-  return [
-    { strategy: 'chars', image: padConstant(c, 0.1, 0.2) },
-    { strategy: 'chars-tall', image: padConstant(c, 0.1, 0.3) },
-  ];
-}
-
-/**
- * Whether a candidate is where a vehicle's plate would be: inside it and below its top third.
- * Fleet numbers on a truck's roof or a van's upper door are text, not the plate, and must not
- * stop the plate searches for that vehicle.
- */
-export function holdsPlate(v: VehicleResult, c: PlateCandidate): boolean {
-  const cy = (c.det.box.y1 + c.det.box.y2) / 2;
-  return containment(c.det.box, v.box) > 0.6 && cy > v.box.y1 + (v.box.y2 - v.box.y1) / 3;
-}
-
-/** The vehicle that contains most of the plate (ties: the smaller, nearer vehicle). */
-export function assignVehicle(plate: Box, vehicles: readonly VehicleResult[]): VehicleResult | null {
-  let best: VehicleResult | null = null;
-  let bestC = 0.5;
-  for (const v of vehicles) {
-    const c = containment(plate, v.box);
-    const area = (v.box.x2 - v.box.x1) * (v.box.y2 - v.box.y1);
-    const bestArea = best ? (best.box.x2 - best.box.x1) * (best.box.y2 - best.box.y1) : Infinity;
-    if (c > bestC + 1e-6 || (Math.abs(c - bestC) <= 1e-6 && area < bestArea)) {
-      best = v;
-      bestC = c;
-    }
-  }
-  return best;
-}
-
-/** Two detections of the same physical plate (full frame and crop search) keep the surer one. */
-function dedupePlates(plates: PlateResult[]): PlateResult[] {
-  const out: PlateResult[] = [];
-  // Equal confidence: the longer read is the fuller view of the plate.
-  const order = [...plates].sort((a, b) => b.confidence - a.confidence || b.text.length - a.text.length);
-  for (const p of order) {
-    if (out.some((q) => q.text === p.text || containment(p.box, q.box) > 0.5 || containment(q.box, p.box) > 0.5)) continue;
-    out.push(p);
-  }
-  return out;
-}
-
-interface ScaledView {
-  image: RgbImage;
-  /** Multiply coordinates in `image` by this to get full-frame coordinates. */
-  factor: number;
-}
-
-/** Moves a candidate's box and corners by a point transform (offsets, scale changes). */
-function mapDetection(c: PlateCandidate, f: (p: Point) => Point): PlateCandidate {
-  const a = f({ x: c.det.box.x1, y: c.det.box.y1 });
-  const b = f({ x: c.det.box.x2, y: c.det.box.y2 });
-  return { ...c, det: { ...c.det, box: { x1: a.x, y1: a.y, x2: b.x, y2: b.y }, corners: c.det.corners?.map(f) as Quad | undefined } };
-}
-
-function scaleBox(b: Box, f: number): Box {
-  return { x1: b.x1 * f, y1: b.y1 * f, x2: b.x2 * f, y2: b.y2 * f };
-}
-
-function shiftBox(b: Box, dx: number, dy: number): Box {
-  return { x1: b.x1 + dx, y1: b.y1 + dy, x2: b.x2 + dx, y2: b.y2 + dy };
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { assignVehicle, holdsPlate, voteReads, type PlateCandidate, type VehicleResult } from '../../src-pipeline/vision/recognizer.js';
+import { assignVehicle, holdsPlate, type PlateCandidate, type VehicleResult } from '../../src-pipeline/vision/plate-candidates.js';
+import { voteReads } from '../../src-pipeline/vision/plate-views.js';
 import { plateCharsOf } from '../../src-pipeline/vision/plate-reader.js';
 import { decodeImage } from '../../src-pipeline/vision/image.js';
 import { AlprError } from '../../src-pipeline/common/errors.js';
