@@ -3,9 +3,11 @@
  * same run (this machine is shared and noisy, so absolute numbers drift between runs).
  */
 import { benchRecognize } from './recognize.js';
+import { benchStorage } from './storage.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   recognize: benchRecognize,
+  storage: benchStorage,
 };
 
 const [name, ...rest] = process.argv.slice(2);

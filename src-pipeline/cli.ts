@@ -13,6 +13,7 @@ import { decodeImage } from './vision/image.js';
 import { loadManifest } from './vision/model-manifest.js';
 import { fetchModels, modelPath, resolveModelFile } from './vision/model-store.js';
 import { Recognizer } from './vision/recognizer.js';
+import { importCmd } from './cli/import.js';
 
 const USAGE = `usage: ovr-alpr <command> [options]
 
@@ -20,6 +21,7 @@ commands:
   recognize <image|dir>... [--json] [--config dir]   read plates in photos; one line per image
   eval --dataset <dir> [--json] [--config dir]        accuracy on a labelled folder
   models [fetch|verify|list]                          install / check model files (fetch honours OVR_ALPR_MODEL_MIRROR)
+  import --events-jsonl FILE --data-dir D             load plate events (one JSON per line) into D/events.sqlite
   help                                                this text
 `;
 
@@ -45,6 +47,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await evalCmd(rest, io);
       case 'models':
         return await modelsCmd(rest, io);
+      case 'import':
+        return await importCmd(rest, io);
       case undefined:
       case 'help':
       case '--help':

@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'MODEL_FETCH_FAILED'
   | 'IMAGE_UNREADABLE'
   | 'DATASET_INVALID'
+  | 'STORAGE_UNAVAILABLE'
+  | 'STORAGE_FAILED'
   | 'USAGE'
   | 'INTERNAL';
 

@@ -23,9 +23,7 @@ export const PlateEvent = z.object({
     confidence: z.number().min(0).max(1),
     region: nullableString(32),
   }),
-  vehicle: z
-    .object({ type: nullableString(32), make: nullableString(64), model: nullableString(64), color: nullableString(32) })
-    .prefault({}),
+  vehicle: z.object({ type: nullableString(32), make: nullableString(64), model: nullableString(64), color: nullableString(32) }).prefault({}),
   images: z.object({ plate_url: nullableString(2048), vehicle_url: nullableString(2048), frame_url: nullableString(2048) }).prefault({}),
   latency_ms: z.number().min(0).nullable().default(null),
   node: z.object({ site: nullableString(128), host: nullableString(128) }).prefault({}),
@@ -42,6 +40,15 @@ export const PlateEvent = z.object({
 export type PlateEvent = z.infer<typeof PlateEvent>;
 export type PlateEventInput = z.input<typeof PlateEvent>;
 
-/** A stored event: the event plus when the store received it. */
-export const StoredEvent = PlateEvent.extend({ created_at: z.iso.datetime({ offset: true }) });
+/**
+ * A stored event: the event plus when the store received it. With the privacy switch on, a
+ * plate that matches no hotlist comes back as its keyed hash (`#` + 64 hex digits).
+ */
+export const StoredEvent = PlateEvent.extend({
+  plate: PlateEvent.shape.plate.extend({
+    text: z.string().min(1).max(80),
+    normalized_text: z.string().regex(/^([A-Z0-9]{1,16}|#[0-9a-f]{64})$/, 'upper-case letters and digits, or a privacy hash'),
+  }),
+  created_at: z.iso.datetime({ offset: true }),
+});
 export type StoredEvent = z.infer<typeof StoredEvent>;
