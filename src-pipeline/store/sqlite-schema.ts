@@ -129,7 +129,7 @@ export function schemaVersion(db: Database): number {
 export function migrateDatabase(db: Database, target = LATEST_VERSION): number {
   let current = schemaVersion(db);
   if (current > LATEST_VERSION) {
-    throw new AlprError('INTERNAL', `database schema version ${current} is newer than this program supports (${LATEST_VERSION}); upgrade ovr-alpr`);
+    throw new AlprError('STORAGE_FAILED', `database schema version ${current} is newer than this program supports (${LATEST_VERSION}); upgrade ovr-alpr`);
   }
   const record = db.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)');
   for (const step of MIGRATIONS) {
