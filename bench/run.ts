@@ -4,10 +4,12 @@
  */
 import { benchRecognize } from './recognize.js';
 import { benchStorage } from './storage.js';
+import { benchApi } from './api.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   recognize: benchRecognize,
   storage: benchStorage,
+  api: benchApi,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -22,6 +22,10 @@ commands:
   eval --dataset <dir> [--json] [--config dir]        accuracy on a labelled folder
   models [fetch|verify|list]                          install / check model files (fetch honours OVR_ALPR_MODEL_MIRROR)
   import --events-jsonl FILE --data-dir D             load plate events (one JSON per line) into D/events.sqlite
+  serve --data-dir D [--port N] [--host H] [--token-file F] [--no-pipeline]
+                                                      console server on the embedded SQLite store (API, docs, live feed)
+  api --database-url URL [--port N] [--host H] [--token-file F]
+                                                      query API against PostgreSQL / TimescaleDB
   help                                                this text
 `;
 
@@ -49,6 +53,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await modelsCmd(rest, io);
       case 'import':
         return await importCmd(rest, io);
+      case 'serve':
+        return await (await import('./cli/serve.js')).serveCmd(rest, io);
+      case 'api':
+        return await (await import('./cli/serve.js')).apiCmd(rest, io);
       case undefined:
       case 'help':
       case '--help':
