@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createApiServer, DEFAULT_HOST, DEFAULT_PORT } from '../api/server.js';
 import { AlprError } from '../common/errors.js';
+import { RetentionScheduler, retentionEnabled, type RetentionSettings } from '../store/retention.js';
 import type { Storage } from '../store/storage.js';
 
 /** Same shape as cli.ts's Io (declared here so cli.ts can import this module without a cycle). */
@@ -20,7 +21,8 @@ export interface ServeIo {
   env?: Record<string, string | undefined>;
 }
 
-const SERVE_USAGE = 'usage: ovr-alpr serve --data-dir DIR [--port N] [--host H] [--token-file F] [--cors ORIGIN,…] [--log-level L] [--no-pipeline]';
+const SERVE_USAGE =
+  'usage: ovr-alpr serve --data-dir DIR [--port N] [--host H] [--token-file F] [--cors ORIGIN,…] [--log-level L] [--no-pipeline] [--retention-days N] [--max-events N] [--max-image-mb N] [--retention-interval-min N]';
 const API_USAGE = 'usage: ovr-alpr api --database-url URL [--port N] [--host H] [--token-file F] [--cors ORIGIN,…] [--log-level L]';
 
 const COMMON_OPTIONS = {
@@ -94,8 +96,25 @@ function waitForStop(signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A flag's value as a number >= 0 (whole when `whole`), or undefined when absent. */
+function nonNegative(v: string | undefined, flag: string, whole: boolean, usage: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n)))
+    throw new AlprError('USAGE', `--${flag} must be a ${whole ? 'whole ' : ''}number >= 0, got "${v}"\n${usage}`);
+  return n;
+}
+
+interface Extra {
+  imagesDir?: string;
+  /** Called once the server listens (starts background work such as retention). */
+  onListening?: () => void;
+  /** Awaited after the server closed and before the store closes. */
+  beforeClose?: () => Promise<void>;
+}
+
 /** Runs the server until a stop signal, then closes server and store. */
-async function runUntilStopped(storage: Storage, c: Common, io: ServeIo, extra: { imagesDir?: string }): Promise<number> {
+async function runUntilStopped(storage: Storage, c: Common, io: ServeIo, extra: Extra): Promise<number> {
   let server;
   try {
     server = await createApiServer({
@@ -124,19 +143,41 @@ async function runUntilStopped(storage: Storage, c: Common, io: ServeIo, extra: 
   }
   io.out(`listening on ${url}`);
   if (c.token) io.err('a token is required on every route except /health');
+  extra.onListening?.();
 
   await waitForStop(io.signal);
   io.err('shutting down');
   await server.close();
+  await extra.beforeClose?.();
   await storage.close();
   return 0;
 }
 
 export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   const env = io.env ?? process.env;
-  const v = parse(args, { ...COMMON_OPTIONS, 'data-dir': { type: 'string' }, 'no-pipeline': { type: 'boolean' } }, SERVE_USAGE);
+  const v = parse(
+    args,
+    {
+      ...COMMON_OPTIONS,
+      'data-dir': { type: 'string' },
+      'no-pipeline': { type: 'boolean' },
+      'retention-days': { type: 'string' },
+      'max-events': { type: 'string' },
+      'max-image-mb': { type: 'string' },
+      'retention-interval-min': { type: 'string' },
+    },
+    SERVE_USAGE,
+  );
   if (!v['data-dir']) throw new AlprError('USAGE', `serve needs --data-dir DIR\n${SERVE_USAGE}`);
   const c = commonSettings(v, env, SERVE_USAGE);
+  const maxImageMb = nonNegative(v['max-image-mb'], 'max-image-mb', false, SERVE_USAGE);
+  const policy: RetentionSettings = {
+    max_age_days: nonNegative(v['retention-days'], 'retention-days', false, SERVE_USAGE),
+    max_events: nonNegative(v['max-events'], 'max-events', true, SERVE_USAGE),
+    max_image_bytes: maxImageMb === undefined ? undefined : Math.floor(maxImageMb * 1024 * 1024),
+  };
+  const intervalMin = nonNegative(v['retention-interval-min'], 'retention-interval-min', false, SERVE_USAGE) ?? 60;
+  if (intervalMin <= 0) throw new AlprError('USAGE', `--retention-interval-min must be > 0\n${SERVE_USAGE}`);
   const dataDir = resolve(v['data-dir']);
   if (!v['no-pipeline']) {
     // Honest about what runs: no camera is read until the pipeline issue lands.
@@ -144,7 +185,28 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   }
   const { openSqliteStorage } = await import('../store/sqlite.js');
   const storage = await openSqliteStorage(join(dataDir, 'events.sqlite'));
-  return runUntilStopped(storage, c, io, { imagesDir: join(dataDir, 'images') });
+  const imagesDir = join(dataDir, 'images');
+  let scheduler: RetentionScheduler | undefined;
+  if (retentionEnabled(policy)) {
+    try {
+      const { openLocalImageStore } = await import('../images/local-image-store.js');
+      const images = await openLocalImageStore(imagesDir);
+      scheduler = new RetentionScheduler({
+        storage,
+        images,
+        policy,
+        log: (level, message, details) => io.err(`retention ${level}: ${message}${details ? ` ${JSON.stringify(details)}` : ''}`),
+      });
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  }
+  return runUntilStopped(storage, c, io, {
+    imagesDir,
+    onListening: () => scheduler?.start(intervalMin * 60_000),
+    beforeClose: async () => scheduler?.stop(),
+  });
 }
 
 export async function apiCmd(args: string[], io: ServeIo): Promise<number> {
