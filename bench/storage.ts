@@ -1,10 +1,13 @@
 /**
  * Storage speed, `npm run bench -- storage [--events N] [--single N] [--queries N]
- * [--database-url URL]`: inserts/s single and batched, then with N events loaded (default
- * 1,000,000) p50/p99 latency of the queries the console runs: recent, by plate, partial plate
- * (prefix `AB*`, suffix `*123`), fuzzy plate and camera + time range. SQLite always;
- * PostgreSQL too when a URL is given (flag or OVR_ALPR_DATABASE_URL). Prints a table and one
- * JSON line. Events are the deterministic synthetic set, so runs compare like with like.
+ * [--database-url URL] [--pg-events N] [--stores sqlite,postgres]`: inserts/s single and
+ * batched, then with N events loaded (default 1,000,000) p50/p99 latency of the queries the
+ * console runs: recent, by plate, partial plate (prefix `AB*`, suffix `*123`, infix `*X12*`
+ * and `*X1*`), fuzzy plate and camera + time range. Both stores by default. PostgreSQL uses
+ * --database-url (or OVR_ALPR_DATABASE_URL); without one it starts a throwaway local server
+ * with test/support/postgres.ts (Debian's binaries, durability off: the numbers are the
+ * store's, not the disk's) and stops it at the end; it says so on stderr. Prints a table and
+ * one JSON line. Events are the deterministic synthetic set, so runs compare like with like.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +17,7 @@ import { parseArgs } from 'node:util';
 import type { PlateEvent } from '../src-pipeline/common/plate-event.js';
 import { openSqliteStorage } from '../src-pipeline/store/sqlite.js';
 import type { Storage } from '../src-pipeline/store/storage.js';
+import type { TestPostgres } from '../test/support/postgres.js';
 import { prng, SYNTHETIC_CAMERAS, SYNTHETIC_END, SYNTHETIC_SPAN_MS, syntheticBatches } from '../src-pipeline/store/synthetic.js';
 
 interface QueryStats {
@@ -65,6 +69,10 @@ async function timeQueries(store: Storage, plates: string[], count: number): Pro
     by_plate: () => store.byPlate(pick(), page),
     prefix: () => store.search({ plate: `${pick().slice(0, 2)}*`, ...page }),
     suffix: () => store.search({ plate: `*${pick().slice(-3)}`, ...page }),
+    // No literal end to anchor an index: three middle characters of a stored plate (trigram
+    // index on the distinct plates), and two (too short for trigrams: a scan of the plates).
+    infix: () => store.search({ plate: `*${pick().slice(2, 5)}*`, ...page }),
+    infix_short: () => store.search({ plate: `*${pick().slice(2, 4)}*`, ...page }),
     fuzzy: () => {
       // A misread of a stored plate: one look-alike swap, or one dropped character.
       const p = pick();
@@ -151,6 +159,7 @@ export async function benchStorage(args: string[]): Promise<void> {
       queries: { type: 'string', default: '200' },
       'database-url': { type: 'string' },
       'pg-events': { type: 'string' },
+      stores: { type: 'string', default: 'sqlite,postgres' },
     },
   });
   const events = Number(values.events);
@@ -159,37 +168,61 @@ export async function benchStorage(args: string[]): Promise<void> {
   for (const [k, v] of Object.entries({ events, single, queries })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer`);
   }
+  const stores = new Set(values.stores.split(',').map((s) => s.trim()));
+  for (const s of stores) if (s !== 'sqlite' && s !== 'postgres') throw new Error(`--stores takes sqlite and/or postgres (got ${s})`);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const reports: StoreReport[] = [];
 
-  const dir = mkdtempSync(join(tmpdir(), 'ovr-bench-storage-'));
-  let k = 0;
-  try {
-    reports.push(await benchOne('sqlite', () => openSqliteStorage(join(dir, `bench-${k++}.sqlite`)), { events, single, queries, freshIds: false }, log));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  if (stores.has('sqlite')) {
+    const dir = mkdtempSync(join(tmpdir(), 'ovr-bench-storage-'));
+    let k = 0;
+    try {
+      reports.push(await benchOne('sqlite', () => openSqliteStorage(join(dir, `bench-${k++}.sqlite`)), { events, single, queries, freshIds: false }, log));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
-  const url = values['database-url'] ?? process.env.OVR_ALPR_DATABASE_URL;
-  if (!url) log('postgres: skipped (no --database-url or OVR_ALPR_DATABASE_URL)');
-  else {
-    // Imported lazily: the PostgreSQL store is optional for an SQLite-only bench.
-    let openPg: ((u: string) => Promise<Storage>) | undefined;
-    let why = 'src-pipeline/store/postgres.js exports no openPostgresStorage';
-    try {
-      const mod = (await import('../src-pipeline/store/postgres.js')) as { openPostgresStorage?: (u: string) => Promise<Storage> };
-      openPg = mod.openPostgresStorage;
-    } catch (err) {
-      why = `cannot load src-pipeline/store/postgres.js: ${(err as Error).message}`;
+  let url = values['database-url'] ?? process.env.OVR_ALPR_DATABASE_URL;
+  let server: TestPostgres | undefined;
+  if (stores.has('postgres') && !url) {
+    // Imported lazily: test support code, only needed for this fallback.
+    const { findPostgresBin, startTestPostgres } = await import('../test/support/postgres.js');
+    if (!findPostgresBin() && !process.env.OVR_ALPR_TEST_DATABASE_URL) {
+      log('postgres: skipped (no --database-url or OVR_ALPR_DATABASE_URL, and no PostgreSQL server binaries under /usr/lib/postgresql to start one)');
+    } else {
+      server = await startTestPostgres();
+      url = await server.createDatabase('ovr_bench');
+      log(`postgres: no --database-url given: started a throwaway server (${server.adminUrl}); it is stopped at the end`);
     }
-    if (!openPg) log(`postgres: skipped (${why})`);
-    else {
-      const pgEvents = values['pg-events'] ? Number(values['pg-events']) : events;
-      // Fresh event ids: the database may be shared and already hold an earlier run's set.
-      reports.push(await benchOne('postgres', () => openPg(url), { events: pgEvents, single, queries, freshIds: true }, log));
+  }
+  try {
+    if (stores.has('postgres') && url) await benchPostgres(url, values['pg-events'] ? Number(values['pg-events']) : events, single, queries, log, reports);
+  } finally {
+    if (server) {
+      await server.stop();
+      log('postgres: throwaway server stopped');
     }
   }
 
   printTable(reports);
   process.stdout.write(`${JSON.stringify({ bench: 'storage', events, reports })}\n`);
+}
+
+/** The PostgreSQL half; the store module is imported lazily: it is optional for an SQLite-only bench. */
+async function benchPostgres(url: string, pgEvents: number, single: number, queries: number, log: (s: string) => void, reports: StoreReport[]): Promise<void> {
+  let openPg: ((u: string) => Promise<Storage>) | undefined;
+  let why = 'src-pipeline/store/postgres.js exports no openPostgresStorage';
+  try {
+    const mod = (await import('../src-pipeline/store/postgres.js')) as { openPostgresStorage?: (u: string) => Promise<Storage> };
+    openPg = mod.openPostgresStorage;
+  } catch (err) {
+    why = `cannot load src-pipeline/store/postgres.js: ${(err as Error).message}`;
+  }
+  if (!openPg) {
+    log(`postgres: skipped (${why})`);
+    return;
+  }
+  // Fresh event ids: the database may be shared and already hold an earlier run's set.
+  reports.push(await benchOne('postgres', () => openPg(url), { events: pgEvents, single, queries, freshIds: true }, log));
 }

@@ -283,7 +283,10 @@ export async function runMigrations(client: PoolClient, ctx: MigrationContext, t
     const newest = Math.max(0, ...done);
     if (newest > POSTGRES_SCHEMA_VERSION) {
       // A database written by newer code is refused rather than guessed at.
-      throw new AlprError('STORAGE_FAILED', `database schema version ${newest} is newer than this program supports (${POSTGRES_SCHEMA_VERSION}); upgrade ovr-alpr`);
+      throw new AlprError(
+        'STORAGE_FAILED',
+        `database schema version ${newest} is newer than this program supports (${POSTGRES_SCHEMA_VERSION}); upgrade ovr-alpr`,
+      );
     }
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
