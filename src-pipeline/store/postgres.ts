@@ -17,6 +17,7 @@ import { AlprError } from '../common/errors.js';
 import type { PlateEvent, StoredEvent } from '../common/plate-event.js';
 import { deletionKeys, foldConfusions, fuzzyScore, parsePlateQuery, patternPrefix, patternSuffix, PlateQueryError } from '../common/plate-search.js';
 import { normalizePlate } from '../common/plate-text.js';
+import { eventColumnValues, storedPlate, type ColumnValue } from './event-row.js';
 import { PlatePrivacy, plateLookupForms, type PrivacyOptions } from './privacy.js';
 import {
   PLATE_DICTIONARY_CTE,
@@ -74,8 +75,6 @@ const INSERT_COLUMNS = [
   ['roi', 'text'],
   ['direction', 'text'],
 ] as const;
-
-type ColumnValue = string | number | null;
 
 /** $1..$4 are the plate dictionary arrays (PLATE_DICTIONARY_CTE), $5.. the event columns. */
 const INSERT_SQL = `
@@ -410,32 +409,9 @@ export class PostgresStorage implements Storage {
     const plates: string[] = [];
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
-      const stored = this.privacy ? this.privacy.stored(e.plate.text, e.plate.normalized_text) : { text: e.plate.text, normalized: e.plate.normalized_text };
+      const stored = storedPlate(e, this.privacy);
       if (!this.knownPlates.has(stored.normalized)) plates.push(stored.normalized);
-      const row: ColumnValue[] = [
-        e.event_id,
-        e.captured_at,
-        e.camera_id,
-        e.track_id,
-        stored.text,
-        stored.normalized,
-        e.plate.confidence,
-        e.plate.region,
-        e.vehicle.type,
-        e.vehicle.make,
-        e.vehicle.model,
-        e.vehicle.color,
-        e.images.plate_url,
-        e.images.vehicle_url,
-        e.images.frame_url,
-        e.latency_ms,
-        e.extras.quality_score,
-        e.extras.frame_number,
-        e.node.site,
-        e.node.host,
-        e.extras.roi,
-        e.extras.direction,
-      ];
+      const row: ColumnValue[] = [e.event_id, e.captured_at, ...eventColumnValues(e, stored)];
       for (let c = 0; c < row.length; c++) cols[c][i] = row[c];
     }
     const d = plateDictionaryArrays(plates);

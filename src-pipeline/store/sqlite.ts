@@ -26,6 +26,7 @@ import type { PlateEvent, StoredEvent } from '../common/plate-event.js';
 import { deletionKeys, foldConfusions, fuzzyScore, parsePlateQuery, patternPrefix, patternSuffix } from '../common/plate-search.js';
 import { normalizePlate } from '../common/plate-text.js';
 import { AlprError } from '../common/errors.js';
+import { eventColumnValues, storedPlate } from './event-row.js';
 import { PlatePrivacy, plateLookupForms, type PrivacyOptions } from './privacy.js';
 import { LATEST_VERSION, migrateDatabase, plateKeys, reversePlate } from './sqlite-schema.js';
 import type { AuditEntry, CountBucket, EventFilters, FuzzyMatch, PageRequest, RetentionPolicy, RetentionResult, Stats, Storage, TimeRange } from './storage.js';
@@ -242,32 +243,8 @@ export class SqliteStorage implements Storage {
         if ((i - from) % 256 === 255 && performance.now() - t0 > this.chunkBudgetMs) break;
         const e = events[i];
         const captured = timeMs(e.captured_at, 'captured_at');
-        const p = this.privacy ? this.privacy.stored(e.plate.text, e.plate.normalized_text) : { text: e.plate.text, normalized: e.plate.normalized_text };
-        const info = s.insert.run(
-          e.event_id,
-          captured,
-          e.camera_id,
-          e.track_id,
-          p.text,
-          p.normalized,
-          e.plate.confidence,
-          e.plate.region,
-          e.vehicle.type,
-          e.vehicle.make,
-          e.vehicle.model,
-          e.vehicle.color,
-          e.images.plate_url,
-          e.images.vehicle_url,
-          e.images.frame_url,
-          e.latency_ms,
-          e.extras.quality_score,
-          e.extras.frame_number,
-          e.node.site,
-          e.node.host,
-          e.extras.roi,
-          e.extras.direction,
-          now,
-        );
+        const p = storedPlate(e, this.privacy);
+        const info = s.insert.run(e.event_id, captured, ...eventColumnValues(e, p), now);
         if (info.changes === 0) continue;
         added++;
         const agg = perPlate.get(p.normalized);
