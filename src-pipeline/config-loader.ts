@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { AlprError } from './common/errors.js';
+import { EventsConfig } from './common/events-config.js';
 import { RecognitionConfig } from './common/recognition-config.js';
+import { TrackingConfig } from './common/tracking-config.js';
 import { projectRoot } from './paths.js';
 
 export function defaultConfigDir(): string {
@@ -33,7 +35,22 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S, fix: 
 
 /** config/recognition.yaml from the given folder; defaults when the folder has none. */
 export function loadRecognitionConfig(dir = defaultConfigDir()): RecognitionConfig {
-  const file = join(dir, 'recognition.yaml');
-  if (!existsSync(file)) return RecognitionConfig.parse({});
-  return loadYamlFile(file, RecognitionConfig, 'Fix the key (see the comments in config/recognition.yaml for allowed values) or delete it to use the default.');
+  return loadOptional(dir, 'recognition.yaml', RecognitionConfig);
+}
+
+/** Reads `name` from the config folder against `schema`; the schema's defaults when absent. */
+function loadOptional<S extends z.ZodType>(dir: string, name: string, schema: S): z.infer<S> {
+  const file = join(dir, name);
+  if (!existsSync(file)) return schema.parse({});
+  return loadYamlFile(file, schema, `Fix the key (see the comments in config/${name} for allowed values) or delete it to use the default.`);
+}
+
+/** config/tracking.yaml (ByteTrack thresholds and buffers). */
+export function loadTrackingConfig(dir = defaultConfigDir()): TrackingConfig {
+  return loadOptional(dir, 'tracking.yaml', TrackingConfig);
+}
+
+/** config/events.yaml (validation, dedup and settle thresholds for plate events). */
+export function loadEventsConfig(dir = defaultConfigDir()): EventsConfig {
+  return loadOptional(dir, 'events.yaml', EventsConfig);
 }

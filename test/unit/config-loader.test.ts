@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AlprError } from '../../src-pipeline/common/errors.js';
 import { RecognitionConfig } from '../../src-pipeline/common/recognition-config.js';
-import { defaultConfigDir, loadRecognitionConfig } from '../../src-pipeline/config-loader.js';
+import { defaultConfigDir, loadEventsConfig, loadRecognitionConfig, loadTrackingConfig } from '../../src-pipeline/config-loader.js';
+import { EventsConfig } from '../../src-pipeline/common/events-config.js';
+import { TrackingConfig } from '../../src-pipeline/common/tracking-config.js';
 import { projectRoot } from '../../src-pipeline/paths.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ovr-alpr-config-'));
@@ -115,5 +117,31 @@ describe('loadRecognitionConfig', () => {
   it('a file that is YAML but not a mapping is CONFIG_INVALID', () => {
     const { dir, file } = configDir('- just\n- a list\n');
     assertConfigInvalid(() => loadRecognitionConfig(dir), file);
+  });
+});
+
+describe('loadTrackingConfig / loadEventsConfig', () => {
+  it('the shipped config/tracking.yaml and config/events.yaml hold exactly the defaults', () => {
+    const shipped = join(projectRoot(), 'config');
+    assert.deepEqual(loadTrackingConfig(shipped), TrackingConfig.parse({}));
+    assert.deepEqual(loadEventsConfig(shipped), EventsConfig.parse({}));
+  });
+
+  it('a bad value names the file, the key and the fix', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ovr-cfg-'));
+    try {
+      writeFileSync(join(dir, 'tracking.yaml'), 'track_buffer: -3\n');
+      assert.throws(
+        () => loadTrackingConfig(dir),
+        (e: unknown) => e instanceof AlprError && e.code === 'CONFIG_INVALID' && e.message.includes('tracking.yaml') && e.message.includes('track_buffer'),
+      );
+      writeFileSync(join(dir, 'events.yaml'), 'dedup_window_s: soon\n');
+      assert.throws(
+        () => loadEventsConfig(dir),
+        (e: unknown) => e instanceof AlprError && e.message.includes('events.yaml') && e.message.includes('dedup_window_s'),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
