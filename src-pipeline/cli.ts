@@ -43,6 +43,10 @@ const defaultIo: Io = {
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd && (rest.includes('--help') || rest.includes('-h'))) {
+    io.out(USAGE);
+    return 0;
+  }
   try {
     switch (cmd) {
       case 'recognize':

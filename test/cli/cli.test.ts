@@ -79,7 +79,15 @@ describe('ovr-alpr usage', () => {
     const r = await cli(['help']);
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /usage: ovr-alpr <command>/);
-    for (const cmd of ['recognize', 'eval', 'models']) assert.ok(r.stdout.includes(cmd), `usage lists ${cmd}`);
+    for (const cmd of ['recognize', 'eval', 'models', 'import', 'serve', 'api']) assert.ok(r.stdout.includes(cmd), `usage lists ${cmd}`);
+  });
+
+  it('<command> --help exits 0 with the usage instead of an option error', async () => {
+    for (const cmd of ['serve', 'eval']) {
+      const r = await cli([cmd, '--help']);
+      assert.equal(r.code, 0, show(r));
+      assert.match(r.stdout, /usage: ovr-alpr <command>/);
+    }
   });
 
   it('an unknown command exits 2 with the usage on stderr', async () => {
