@@ -1,5 +1,5 @@
 /** How a plate event becomes a plate_events row: the part both stores write the same way. */
-import type { PlateEvent } from '../common/plate-event.js';
+import type { PlateEvent, StoredEvent } from '../common/plate-event.js';
 import type { PlatePrivacy, StoredPlate } from './privacy.js';
 
 export type ColumnValue = string | number | null;
@@ -36,4 +36,51 @@ export function eventColumnValues(e: PlateEvent, plate: StoredPlate): ColumnValu
     e.extras.roi,
     e.extras.direction,
   ];
+}
+
+/**
+ * A plate_events row as a driver returns it. `T` is the driver's time type (SQLite: epoch ms,
+ * pg: Date) and `F` its integer type for frame_number (pg returns int8 as a string).
+ */
+export interface EventRow<T, F = number> {
+  event_id: string;
+  captured_at: T;
+  camera_id: string;
+  track_id: string | null;
+  plate_text: string;
+  plate_normalized_text: string;
+  plate_confidence: number;
+  plate_region: string | null;
+  vehicle_type: string | null;
+  vehicle_make: string | null;
+  vehicle_model: string | null;
+  vehicle_color: string | null;
+  plate_url: string | null;
+  vehicle_url: string | null;
+  frame_url: string | null;
+  latency_ms: number | null;
+  quality_score: number | null;
+  frame_number: F | null;
+  site_id: string | null;
+  host_id: string | null;
+  roi: string | null;
+  direction: string | null;
+  created_at: T;
+}
+
+/** The stored event a row holds; `iso` turns the driver's time type into ISO-8601 UTC. */
+export function rowToEvent<T, F>(r: EventRow<T, F>, iso: (t: T) => string): StoredEvent {
+  return {
+    event_id: r.event_id,
+    captured_at: iso(r.captured_at),
+    camera_id: r.camera_id,
+    track_id: r.track_id,
+    plate: { text: r.plate_text, normalized_text: r.plate_normalized_text, confidence: r.plate_confidence, region: r.plate_region },
+    vehicle: { type: r.vehicle_type, make: r.vehicle_make, model: r.vehicle_model, color: r.vehicle_color },
+    images: { plate_url: r.plate_url, vehicle_url: r.vehicle_url, frame_url: r.frame_url },
+    latency_ms: r.latency_ms,
+    node: { site: r.site_id, host: r.host_id },
+    extras: { roi: r.roi, direction: r.direction, quality_score: r.quality_score, frame_number: r.frame_number === null ? null : Number(r.frame_number) },
+    created_at: iso(r.created_at),
+  };
 }

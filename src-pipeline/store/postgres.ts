@@ -17,7 +17,7 @@ import { AlprError } from '../common/errors.js';
 import type { PlateEvent, StoredEvent } from '../common/plate-event.js';
 import { deletionKeys, foldConfusions, fuzzyScore, parsePlateQuery, patternPrefix, patternSuffix, PlateQueryError } from '../common/plate-search.js';
 import { normalizePlate } from '../common/plate-text.js';
-import { eventColumnValues, storedPlate, type ColumnValue } from './event-row.js';
+import { eventColumnValues, rowToEvent, storedPlate, type ColumnValue, type EventRow } from './event-row.js';
 import { PlatePrivacy, plateLookupForms, type PrivacyOptions } from './privacy.js';
 import {
   PLATE_DICTIONARY_CTE,
@@ -91,32 +91,8 @@ const SELECT_COLUMNS = `event_id, captured_at, camera_id, track_id, plate_text, 
   vehicle_type, vehicle_make, vehicle_model, vehicle_color, plate_url, vehicle_url, frame_url, latency_ms, quality_score,
   frame_number, site_id, host_id, roi, direction, created_at`;
 
-interface EventRow {
-  event_id: string;
-  captured_at: Date;
-  camera_id: string;
-  track_id: string | null;
-  plate_text: string;
-  plate_normalized_text: string;
-  plate_confidence: number;
-  plate_region: string | null;
-  vehicle_type: string | null;
-  vehicle_make: string | null;
-  vehicle_model: string | null;
-  vehicle_color: string | null;
-  plate_url: string | null;
-  vehicle_url: string | null;
-  frame_url: string | null;
-  latency_ms: number | null;
-  quality_score: number | null;
-  /** int8 arrives as a string (it may exceed 2^53 in general; frame numbers do not). */
-  frame_number: string | null;
-  site_id: string | null;
-  host_id: string | null;
-  roi: string | null;
-  direction: string | null;
-  created_at: Date;
-}
+/** int8 frame_number arrives as a string (it may exceed 2^53 in general; frame numbers do not). */
+type PgEventRow = EventRow<Date, string>;
 
 interface UrlRow {
   plate_url: string | null;
@@ -247,21 +223,7 @@ class Where {
   }
 }
 
-function toStored(r: EventRow): StoredEvent {
-  return {
-    event_id: r.event_id,
-    captured_at: iso(r.captured_at),
-    camera_id: r.camera_id,
-    track_id: r.track_id,
-    plate: { text: r.plate_text, normalized_text: r.plate_normalized_text, confidence: r.plate_confidence, region: r.plate_region },
-    vehicle: { type: r.vehicle_type, make: r.vehicle_make, model: r.vehicle_model, color: r.vehicle_color },
-    images: { plate_url: r.plate_url, vehicle_url: r.vehicle_url, frame_url: r.frame_url },
-    latency_ms: r.latency_ms,
-    node: { site: r.site_id, host: r.host_id },
-    extras: { roi: r.roi, direction: r.direction, quality_score: r.quality_score, frame_number: r.frame_number === null ? null : Number(r.frame_number) },
-    created_at: iso(r.created_at),
-  };
-}
+const toStored = (r: PgEventRow): StoredEvent => rowToEvent(r, iso);
 
 function urlsOf(rows: readonly UrlRow[]): string[] {
   const out: string[] = [];
@@ -468,7 +430,7 @@ export class PostgresStorage implements Storage {
     return this.run('get', async () => {
       // The same event_id under two capture times would be two rows (the key includes
       // captured_at); the first one stored is the event.
-      const { rows } = await this.pool.query<EventRow>(`SELECT ${SELECT_COLUMNS} FROM plate_events WHERE event_id = $1 ORDER BY seq LIMIT 1`, [eventId]);
+      const { rows } = await this.pool.query<PgEventRow>(`SELECT ${SELECT_COLUMNS} FROM plate_events WHERE event_id = $1 ORDER BY seq LIMIT 1`, [eventId]);
       return rows.length ? toStored(rows[0]) : null;
     });
   }
@@ -476,7 +438,7 @@ export class PostgresStorage implements Storage {
   async recent(page: PageRequest): Promise<StoredEvent[]> {
     checkPage(page);
     return this.run('recent', async () => {
-      const { rows } = await this.pool.query<EventRow>(`SELECT ${SELECT_COLUMNS} FROM plate_events ORDER BY created_at DESC, seq DESC LIMIT $1 OFFSET $2`, [
+      const { rows } = await this.pool.query<PgEventRow>(`SELECT ${SELECT_COLUMNS} FROM plate_events ORDER BY created_at DESC, seq DESC LIMIT $1 OFFSET $2`, [
         page.limit,
         page.offset,
       ]);
@@ -487,7 +449,7 @@ export class PostgresStorage implements Storage {
   private async page(where: Where, page: PageRequest, db: pg.Pool | pg.PoolClient = this.pool): Promise<StoredEvent[]> {
     const limit = where.param(page.limit);
     const offset = where.param(page.offset);
-    const { rows } = await db.query<EventRow>(
+    const { rows } = await db.query<PgEventRow>(
       `SELECT ${SELECT_COLUMNS} FROM plate_events ${where} ORDER BY captured_at DESC, seq DESC LIMIT ${limit} OFFSET ${offset}`,
       where.params,
     );

@@ -26,7 +26,7 @@ import type { PlateEvent, StoredEvent } from '../common/plate-event.js';
 import { deletionKeys, foldConfusions, fuzzyScore, parsePlateQuery, patternPrefix, patternSuffix } from '../common/plate-search.js';
 import { normalizePlate } from '../common/plate-text.js';
 import { AlprError } from '../common/errors.js';
-import { eventColumnValues, storedPlate } from './event-row.js';
+import { eventColumnValues, rowToEvent, storedPlate, type EventRow } from './event-row.js';
 import { PlatePrivacy, plateLookupForms, type PrivacyOptions } from './privacy.js';
 import { LATEST_VERSION, migrateDatabase, plateKeys, reversePlate } from './sqlite-schema.js';
 import type { AuditEntry, CountBucket, EventFilters, FuzzyMatch, PageRequest, RetentionPolicy, RetentionResult, Stats, Storage, TimeRange } from './storage.js';
@@ -79,50 +79,12 @@ const COLUMNS = [
   'created_at',
 ] as const;
 
-type Row = {
-  event_id: string;
-  captured_at: number;
-  camera_id: string;
-  track_id: string | null;
-  plate_text: string;
-  plate_normalized_text: string;
-  plate_confidence: number;
-  plate_region: string | null;
-  vehicle_type: string | null;
-  vehicle_make: string | null;
-  vehicle_model: string | null;
-  vehicle_color: string | null;
-  plate_url: string | null;
-  vehicle_url: string | null;
-  frame_url: string | null;
-  latency_ms: number | null;
-  quality_score: number | null;
-  frame_number: number | null;
-  site_id: string | null;
-  host_id: string | null;
-  roi: string | null;
-  direction: string | null;
-  created_at: number;
-};
+type Row = EventRow<number>;
 
 const SELECT = `SELECT ${COLUMNS.join(', ')} FROM plate_events`;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function toEvent(r: Row): StoredEvent {
-  return {
-    event_id: r.event_id,
-    captured_at: iso(r.captured_at),
-    camera_id: r.camera_id,
-    track_id: r.track_id,
-    plate: { text: r.plate_text, normalized_text: r.plate_normalized_text, confidence: r.plate_confidence, region: r.plate_region },
-    vehicle: { type: r.vehicle_type, make: r.vehicle_make, model: r.vehicle_model, color: r.vehicle_color },
-    images: { plate_url: r.plate_url, vehicle_url: r.vehicle_url, frame_url: r.frame_url },
-    latency_ms: r.latency_ms,
-    node: { site: r.site_id, host: r.host_id },
-    extras: { roi: r.roi, direction: r.direction, quality_score: r.quality_score, frame_number: r.frame_number },
-    created_at: iso(r.created_at),
-  };
-}
+const toEvent = (r: Row): StoredEvent => rowToEvent(r, iso);
 
 function timeMs(value: string, field: string): number {
   const ms = Date.parse(value);
