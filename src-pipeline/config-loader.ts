@@ -38,11 +38,14 @@ export function loadRecognitionConfig(dir = defaultConfigDir()): RecognitionConf
   return loadOptional(dir, 'recognition.yaml', RecognitionConfig);
 }
 
+/** A YAML file validated against `schema`; the schema's defaults when the file is absent. */
+export function loadOptionalYaml<S extends z.ZodType>(file: string, schema: S, fix: string): z.infer<S> {
+  return existsSync(file) ? loadYamlFile(file, schema, fix) : schema.parse({});
+}
+
 /** Reads `name` from the config folder against `schema`; the schema's defaults when absent. */
 function loadOptional<S extends z.ZodType>(dir: string, name: string, schema: S): z.infer<S> {
-  const file = join(dir, name);
-  if (!existsSync(file)) return schema.parse({});
-  return loadYamlFile(file, schema, `Fix the key (see the comments in config/${name} for allowed values) or delete it to use the default.`);
+  return loadOptionalYaml(join(dir, name), schema, `Fix the key (see the comments in config/${name} for allowed values) or delete it to use the default.`);
 }
 
 /** config/tracking.yaml (ByteTrack thresholds and buffers). */

@@ -3,7 +3,7 @@
  * character) and fuzzy matching that tolerates OCR confusions and one edit. Pure functions;
  * the stores turn them into indexed queries.
  */
-import { editDistance, normalizePlate } from './plate-text.js';
+import { CONFUSABLES, editDistance, normalizePlate } from './plate-text.js';
 
 export type PlateQuery = { kind: 'exact'; plate: string } | { kind: 'pattern'; pattern: string; like: string; regex: RegExp };
 
@@ -40,7 +40,7 @@ export function patternSuffix(pattern: string): string {
 }
 
 /** OCR look-alikes folded onto one symbol: reads differing only by these are the same plate. */
-const FOLD: Readonly<Record<string, string>> = { O: '0', Q: '0', D: '0', I: '1', B: '8', S: '5', Z: '2', G: '6' };
+const FOLD: Readonly<Record<string, string>> = Object.fromEntries(CONFUSABLES);
 
 export function foldConfusions(text: string): string {
   let out = '';

@@ -8,13 +8,15 @@ export function normalizePlate(text: string): string {
   return text.toUpperCase().replace(/[^A-Z0-9]/g, '');
 }
 
-/** Pairs that plate fonts draw (nearly) alike; used for folded comparison and fuzzy search. */
+/**
+ * Pairs that plate fonts draw (nearly) alike: the letters a region may down-weight in favour of
+ * their digit twin (decodeSlots), and the folding that fuzzy plate search treats as equal.
+ */
 export const CONFUSABLES: ReadonlyArray<readonly [letter: string, digit: string]> = [
   ['O', '0'],
   ['Q', '0'],
   ['D', '0'],
   ['I', '1'],
-  ['L', '1'],
   ['B', '8'],
   ['S', '5'],
   ['Z', '2'],

@@ -1,16 +1,14 @@
 /** Loads config/cameras.yaml and turns each enabled camera into a frame-source spec. */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CamerasConfig, type CameraConfig } from '../common/cameras-config.js';
-import { defaultConfigDir, loadYamlFile } from '../config-loader.js';
+import { defaultConfigDir, loadOptionalYaml } from '../config-loader.js';
 import type { SourceSpec } from './frame-source.js';
 
 export const CAMERAS_FIX = 'Fix the key (see the comments in config/cameras.yaml for the allowed keys and values) or remove the camera.';
 
 /** A cameras.yaml file, validated; an absent file means no cameras. */
 export function loadCamerasConfig(file = join(defaultConfigDir(), 'cameras.yaml')): CamerasConfig {
-  if (!existsSync(file)) return CamerasConfig.parse({});
-  return loadYamlFile(file, CamerasConfig, CAMERAS_FIX);
+  return loadOptionalYaml(file, CamerasConfig, CAMERAS_FIX);
 }
 
 export function cameraToSourceSpec(cam: CameraConfig): SourceSpec {

@@ -5,8 +5,7 @@
  */
 import { boxArea, clampBox, iou, padBox, roundBox, type Box, type Quad } from '../common/geometry.js';
 import { decodeSlots, guessRegion, judgePlate, PLATE_FORMATS, normalizePlate, type PlateFormat, type PlateFormatId } from '../common/plate-text.js';
-import { RecognitionConfig as RecognitionConfigSchema, type RecognitionConfigInput } from '../common/recognition-config.js';
-import type { RecognitionConfig } from '../common/recognition-config.js';
+import { RecognitionConfig as RecognitionConfigSchema, type RecognitionConfig, type RecognitionConfigInput } from '../common/recognition-config.js';
 import { padConstant } from './enhance.js';
 import { cropImage, shrinkImage, type RgbImage } from './image.js';
 import { findModel, loadManifest, type Manifest } from './model-manifest.js';

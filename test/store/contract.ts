@@ -125,6 +125,18 @@ function assertSameEvent(got: StoredEvent | null, want: PlateEvent): void {
 export function runStorageContract(name: string, open: () => Promise<Storage>, opts: StorageContractOptions = {}): void {
   const bulkSize = opts.bulkSize ?? 5000;
   const needsEmpty = opts.openEmpty ? false : 'needs opts.openEmpty (a private, empty store)';
+  /** A fresh private store for the describe block that calls it: opened before, closed after. */
+  const useEmptyStore = (): (() => Storage) => {
+    let store: Storage | undefined;
+    before(async () => {
+      store = await opts.openEmpty!();
+      await store.migrate();
+    });
+    after(async () => {
+      await store?.close();
+    });
+    return () => store!;
+  };
 
   describe(`Storage contract: ${name}`, () => {
     let store: Storage;
@@ -482,17 +494,10 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
     });
 
     describe('on an empty private store', { skip: needsEmpty }, () => {
-      let empty: Storage;
-      before(async () => {
-        empty = await opts.openEmpty!();
-        await empty.migrate();
-      });
-      after(async () => {
-        await empty?.close();
-      });
+      const empty = useEmptyStore();
 
       it('stats of an empty store are zeros and nulls; recent is empty', async () => {
-        assert.deepEqual(await empty.stats(), {
+        assert.deepEqual(await empty().stats(), {
           total_events: 0,
           unique_plates: 0,
           active_cameras: 0,
@@ -501,9 +506,9 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
           avg_confidence: null,
           avg_latency_ms: null,
         });
-        assert.deepEqual(await empty.recent({ limit: 10, offset: 0 }), []);
-        assert.deepEqual(await empty.auditLog({ limit: 10, offset: 0 }), []);
-        assert.deepEqual(await empty.fuzzyPlates('AB123', 10), []);
+        assert.deepEqual(await empty().recent({ limit: 10, offset: 0 }), []);
+        assert.deepEqual(await empty().auditLog({ limit: 10, offset: 0 }), []);
+        assert.deepEqual(await empty().fuzzyPlates('AB123', 10), []);
       });
 
       it('stats match the seed fields exactly', async () => {
@@ -515,8 +520,8 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
           latency_ms: null,
           plate: { normalized_text: 'P1', text: 'P1', confidence: 0.8 },
         });
-        await empty.insertMany([a, b, c]);
-        const st = await empty.stats();
+        await empty().insertMany([a, b, c]);
+        const st = await empty().stats();
         assert.equal(st.total_events, 3);
         assert.equal(st.unique_plates, 2);
         assert.equal(st.active_cameras, 2);
@@ -528,14 +533,7 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
     });
 
     describe('retention on an empty private store', { skip: needsEmpty }, () => {
-      let empty: Storage;
-      before(async () => {
-        empty = await opts.openEmpty!();
-        await empty.migrate();
-      });
-      after(async () => {
-        await empty?.close();
-      });
+      const empty = useEmptyStore();
 
       it('deletes by age, then by max_events (oldest first), returning image URLs; plates stay consistent', async () => {
         const now = new Date('2024-06-01T00:00:00.000Z');
@@ -546,36 +544,41 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
         const mid = fullEvent({ camera_id: 'c1', captured_at: at(20), images: img('mid'), plate: { normalized_text: 'KEEP1', text: 'KEEP1' } });
         const young = fullEvent({ camera_id: 'c2', captured_at: at(2), images: img('young'), plate: { normalized_text: 'NEW1', text: 'NEW1' } });
         const newest = fullEvent({ camera_id: 'c2', captured_at: at(1), images: img('newest'), plate: { normalized_text: 'NEW2', text: 'NEW2' } });
-        await empty.insertMany([young, old1, newest, mid, old2]);
+        await empty().insertMany([young, old1, newest, mid, old2]);
 
-        assert.deepEqual(await empty.applyRetention({}, now), { deleted: 0, image_urls: [] });
+        assert.deepEqual(await empty().applyRetention({}, now), { deleted: 0, image_urls: [] });
 
-        const byAge = await empty.applyRetention({ max_age_days: 30 }, now);
+        const byAge = await empty().applyRetention({ max_age_days: 30 }, now);
         assert.equal(byAge.deleted, 2);
         assert.deepEqual([...byAge.image_urls].sort(), ['f/old1.jpg', 'f/old2.jpg', 'p/old1.jpg', 'p/old2.jpg']);
-        assert.equal(await empty.get(old1.event_id), null);
-        assert.ok(await empty.get(mid.event_id));
+        assert.equal(await empty().get(old1.event_id), null);
+        assert.ok(await empty().get(mid.event_id));
         // OLD1 is gone from the distinct plates; KEEP1 lost one of its two events.
-        assert.deepEqual(await empty.fuzzyPlates('OLD1', 10), []);
+        assert.deepEqual(await empty().fuzzyPlates('OLD1', 10), []);
         assert.deepEqual(
-          (await empty.fuzzyPlates('KEEP1', 10)).map((m) => [m.plate, m.events]),
+          (await empty().fuzzyPlates('KEEP1', 10)).map((m) => [m.plate, m.events]),
           [['KEEP1', 1]],
         );
-        assert.equal((await empty.stats()).unique_plates, 3);
+        assert.equal((await empty().stats()).unique_plates, 3);
 
-        const bySize = await empty.applyRetention({ max_events: 2 }, now);
+        const bySize = await empty().applyRetention({ max_events: 2 }, now);
         assert.equal(bySize.deleted, 1);
         assert.deepEqual([...bySize.image_urls].sort(), ['f/mid.jpg', 'p/mid.jpg']);
-        assert.deepEqual(ids(await empty.recent({ limit: 10, offset: 0 })).sort(), ids([young, newest]).sort());
-        assert.deepEqual(await empty.fuzzyPlates('KEEP1', 10), []);
-        const st = await empty.stats();
+        assert.deepEqual(ids(await empty().recent({ limit: 10, offset: 0 })).sort(), ids([young, newest]).sort());
+        assert.deepEqual(await empty().fuzzyPlates('KEEP1', 10), []);
+        const st = await empty().stats();
         assert.equal(st.total_events, 2);
         assert.equal(st.unique_plates, 2);
         assert.equal(st.earliest_event, young.captured_at);
 
-        assert.deepEqual(await empty.applyRetention({ max_age_days: 30, max_events: 2 }, now), { deleted: 0, image_urls: [] });
-        assert.deepEqual(await empty.applyRetention({ max_events: 0 }, now).then((r) => r.deleted), 2);
-        assert.equal((await empty.stats()).total_events, 0);
+        assert.deepEqual(await empty().applyRetention({ max_age_days: 30, max_events: 2 }, now), { deleted: 0, image_urls: [] });
+        assert.deepEqual(
+          await empty()
+            .applyRetention({ max_events: 0 }, now)
+            .then((r) => r.deleted),
+          2,
+        );
+        assert.equal((await empty().stats()).total_events, 0);
       });
     });
   });
