@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import type { z } from 'zod';
 import { AlprError } from './common/errors.js';
 import { EventsConfig } from './common/events-config.js';
+import { PipelineConfig } from './common/pipeline-config.js';
 import { RecognitionConfig } from './common/recognition-config.js';
 import { TrackingConfig } from './common/tracking-config.js';
 import { projectRoot } from './paths.js';
@@ -56,4 +57,9 @@ export function loadTrackingConfig(dir = defaultConfigDir()): TrackingConfig {
 /** config/events.yaml (validation, dedup and settle thresholds for plate events). */
 export function loadEventsConfig(dir = defaultConfigDir()): EventsConfig {
   return loadOptional(dir, 'events.yaml', EventsConfig);
+}
+
+/** config/pipeline.yaml (per-frame plate work budget, sampling, saved pictures). */
+export function loadPipelineConfig(dir = defaultConfigDir()): PipelineConfig {
+  return loadOptional(dir, 'pipeline.yaml', PipelineConfig);
 }

@@ -65,3 +65,14 @@ export function boxFromXywh(x: number, y: number, w: number, h: number): Box {
 export function roundBox(b: Box): Box {
   return { x1: Math.round(b.x1), y1: Math.round(b.y1), x2: Math.round(b.x2), y2: Math.round(b.y2) };
 }
+
+/** Even-odd rule; points on an edge may fall either way (fine for ROI tests on pixel centres). */
+export function pointInPolygon(p: Point, polygon: readonly (readonly [number, number])[]): boolean {
+  let inside = false;
+  for (let i = 0, j = polygon.length - 1; i < polygon.length; j = i++) {
+    const [xi, yi] = polygon[i];
+    const [xj, yj] = polygon[j];
+    if (yi > p.y !== yj > p.y && p.x < ((xj - xi) * (p.y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}

@@ -217,7 +217,7 @@ export class FfmpegFrameSource implements FrameSource {
       drops: this.queue.drops,
       decodeErrors: this.decodeErrors,
       reconnects: this.reconnects,
-      ...(this.info ? { width: this.info.width, height: this.info.height } : {}),
+      ...(this.info ? { width: this.info.width, height: this.info.height, ...(this.info.fps ? { declaredFps: this.info.fps } : {}) } : {}),
       ...(this.lastError !== undefined ? { lastError: this.lastError } : {}),
     };
   }

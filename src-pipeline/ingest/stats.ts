@@ -18,6 +18,8 @@ export interface SourceStats {
   reconnects: number;
   width?: number;
   height?: number;
+  /** Frame rate the stream declares (after any fps cap), once probed. */
+  declaredFps?: number;
   /** Last failure, with the tail of the decoder's stderr; absent while healthy. */
   lastError?: string;
 }

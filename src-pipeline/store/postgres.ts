@@ -87,6 +87,33 @@ inserted AS (
 )
 SELECT count(*)::int AS n FROM inserted`;
 
+/**
+ * Upsert of a known event whose capture time is unchanged: the row is updated in place (same
+ * partition). $1..$4 plate dictionary arrays, $5 event_id, $6 captured_at, $7.. the columns
+ * from camera_id on.
+ */
+const UPDATE_SQL = `
+WITH ${PLATE_DICTIONARY_CTE}
+UPDATE plate_events SET ${INSERT_COLUMNS.slice(2)
+  .map(([c, t], i) => `${c} = $${i + 7}::${t}`)
+  .join(', ')}
+ WHERE event_id = $5::uuid AND captured_at = $6::timestamptz`;
+
+/**
+ * Upsert of a known event whose capture time moved: the old row(s) were deleted in the same
+ * transaction (a new captured_at may belong to another day partition or TimescaleDB chunk,
+ * where an UPDATE of the partition key is not portable), and the event goes back in with the
+ * original created_at and seq, so recent() keeps its place. $1..$4 dictionary arrays, then the
+ * INSERT_COLUMNS, then created_at and seq.
+ */
+const REINSERT_SQL = `
+WITH ${PLATE_DICTIONARY_CTE}
+INSERT INTO plate_events (${INSERT_COLUMNS.map(([c]) => c).join(', ')}, created_at, seq)
+VALUES (${INSERT_COLUMNS.map(([, t], i) => `$${i + 5}::${t}`).join(', ')}, $${INSERT_COLUMNS.length + 5}::timestamptz, $${INSERT_COLUMNS.length + 6}::int8)`;
+
+/** First half of the two-int advisory lock that serialises upserts of one event_id. */
+const UPSERT_LOCK_CLASS = 0x0a1f_2d3d;
+
 const SELECT_COLUMNS = `event_id, captured_at, camera_id, track_id, plate_text, plate_normalized_text, plate_confidence, plate_region,
   vehicle_type, vehicle_make, vehicle_model, vehicle_color, plate_url, vehicle_url, frame_url, latency_ms, quality_score,
   frame_number, site_id, host_id, roi, direction, created_at`;
@@ -402,6 +429,47 @@ export class PostgresStorage implements Storage {
       const n = await this.insertChunk(this.pool, [event], sent);
       this.rememberPlates(sent.flat());
       return n === 1;
+    });
+  }
+
+  /**
+   * One transaction under an advisory lock on the event_id (two upserts of one event cannot
+   * both see "absent" and insert twice): absent → the insert path; same captured_at → UPDATE in
+   * place; captured_at moved → DELETE every row of the event_id and INSERT the new one with the
+   * first row's created_at and seq. The day partition for the new time is made beforehand,
+   * like insert(). The fuzzy-search dictionary gains the new plate; dictionary rows are never
+   * removed (fuzzy counts come from plate_events), so the old plate needs no bookkeeping.
+   */
+  async upsert(event: PlateEvent): Promise<'inserted' | 'updated'> {
+    return this.run('upsert', async () => {
+      await this.ensurePartitionsFor([event]);
+      const sent: string[][] = [];
+      const outcome = await this.transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [UPSERT_LOCK_CLASS, event.event_id]);
+        const { rows } = await c.query<{ captured_at: Date; created_at: Date; seq: string }>(
+          'SELECT captured_at, created_at, seq FROM plate_events WHERE event_id = $1::uuid ORDER BY seq',
+          [event.event_id],
+        );
+        if (rows.length === 0) {
+          await this.insertChunk(c, [event], sent);
+          return 'inserted' as const;
+        }
+        const { params, plates } = this.insertParams([event]);
+        // insertParams gives one-element column arrays: unwrap them for the single-row statements.
+        const dict = params.slice(0, 4);
+        const cols = params.slice(4).map((a) => (a as ColumnValue[])[0]);
+        const first = rows[0];
+        if (rows.length === 1 && first.captured_at.getTime() === Date.parse(event.captured_at)) {
+          await c.query(UPDATE_SQL, [...dict, ...cols]);
+        } else {
+          await c.query('DELETE FROM plate_events WHERE event_id = $1::uuid', [event.event_id]);
+          await c.query(REINSERT_SQL, [...dict, ...cols, first.created_at, first.seq]);
+        }
+        sent.push(plates);
+        return 'updated' as const;
+      });
+      this.rememberPlates(sent.flat());
+      return outcome;
     });
   }
 

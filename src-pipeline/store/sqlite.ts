@@ -96,6 +96,13 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Statements {
   insert: Statement;
+  findForUpsert: Statement;
+  update: Statement;
+  plateDec: Statement;
+  plateEvents: Statement;
+  plateDrop: Statement;
+  keyDrop: Statement;
+  plateLastSeen: Statement;
   plateNew: Statement;
   plateBump: Statement;
   keyAdd: Statement;
@@ -171,6 +178,20 @@ export class SqliteStorage implements Storage {
     const db = this.db;
     return {
       insert: db.prepare(`INSERT OR IGNORE INTO plate_events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`),
+      findForUpsert: db.prepare('SELECT id, plate_normalized_text AS plate, captured_at FROM plate_events WHERE event_id = ?'),
+      // Everything but id, event_id and created_at: the row keeps its place in insertion order.
+      update: db.prepare(
+        `UPDATE plate_events SET ${COLUMNS.filter((c) => c !== 'event_id' && c !== 'created_at')
+          .map((c) => `${c} = ?`)
+          .join(', ')} WHERE id = ?`,
+      ),
+      plateDec: db.prepare('UPDATE plates SET events = events - 1 WHERE normalized = ?'),
+      plateEvents: db.prepare('SELECT events FROM plates WHERE normalized = ?').pluck(),
+      plateDrop: db.prepare('DELETE FROM plates WHERE normalized = ?'),
+      keyDrop: db.prepare('DELETE FROM plate_keys WHERE key = ? AND plate = ?'),
+      plateLastSeen: db.prepare(
+        'UPDATE plates SET last_seen = (SELECT MAX(captured_at) FROM plate_events WHERE plate_normalized_text = ?) WHERE normalized = ?',
+      ),
       plateNew: db.prepare('INSERT OR IGNORE INTO plates (normalized, reversed, events, last_seen) VALUES (?, ?, ?, ?)'),
       plateBump: db.prepare('UPDATE plates SET events = events + ?, last_seen = MAX(last_seen, ?) WHERE normalized = ?'),
       keyAdd: db.prepare('INSERT OR IGNORE INTO plate_keys (key, plate) VALUES (?, ?)'),
@@ -227,6 +248,40 @@ export class SqliteStorage implements Storage {
 
   async insert(event: PlateEvent): Promise<boolean> {
     return this.writeChunk([event]).added === 1;
+  }
+
+  /**
+   * One transaction: a new event_id goes the insert path; a known one has its row updated in
+   * place (same id, same created_at, so recent() keeps its position) and the distinct-plate
+   * bookkeeping follows: the old plate loses an event (and its keys when it has none left),
+   * the new plate gains one, and last_seen is recomputed where a capture time moved.
+   */
+  async upsert(event: PlateEvent): Promise<'inserted' | 'updated'> {
+    const s = this.s;
+    const captured = timeMs(event.captured_at, 'captured_at');
+    const run = this.db.transaction((): 'inserted' | 'updated' => {
+      const old = s.findForUpsert.get(event.event_id) as { id: number; plate: string; captured_at: number } | undefined;
+      if (!old) {
+        this.writeChunk([event]);
+        return 'inserted';
+      }
+      const p = storedPlate(event, this.privacy);
+      s.update.run(captured, ...eventColumnValues(event, p), old.id);
+      if (old.plate !== p.normalized) {
+        s.plateDec.run(old.plate);
+        const left = s.plateEvents.get(old.plate) as number | undefined;
+        if (left !== undefined && left <= 0) {
+          for (const key of plateKeys(old.plate)) s.keyDrop.run(key, old.plate);
+          s.plateDrop.run(old.plate);
+        } else if (left !== undefined) s.plateLastSeen.run(old.plate, old.plate);
+        if (s.plateNew.run(p.normalized, reversePlate(p.normalized), 1, captured).changes === 1) {
+          for (const key of plateKeys(p.normalized)) s.keyAdd.run(key, p.normalized);
+        } else s.plateBump.run(1, captured, p.normalized);
+      } else if (old.captured_at !== captured) s.plateLastSeen.run(p.normalized, p.normalized);
+      return 'updated';
+    });
+    // IMMEDIATE: the read and the write happen under one write lock (no lost update between two connections).
+    return run.immediate();
   }
 
   /**

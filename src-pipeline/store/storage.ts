@@ -79,6 +79,13 @@ export interface Storage {
   migrate(): Promise<number>;
   /** True when stored, false when an event with this event_id already exists. */
   insert(event: PlateEvent): Promise<boolean>;
+  /**
+   * Stores the event, or replaces the stored event with the same event_id (a later, better read
+   * of the same plate): every field the event carries (plate, confidence, images, extras,
+   * captured_at…) is taken from `event`; created_at and the insertion order (recent()) stay
+   * those of the original. Derived plate indexes follow the new plate and capture time.
+   */
+  upsert(event: PlateEvent): Promise<'inserted' | 'updated'>;
   /** Stores a batch in one transaction; returns how many were new. */
   insertMany(events: readonly PlateEvent[]): Promise<number>;
   get(eventId: string): Promise<StoredEvent | null>;

@@ -103,6 +103,40 @@ export class Recognizer {
     };
   }
 
+  /**
+   * Video path, per frame: vehicles on the full frame (the detector's letterbox does the
+   * resize, which is cheaper than shrinking first when nothing else needs the small copy).
+   */
+  async findVehicles(img: RgbImage, t: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 }): Promise<VehicleResult[]> {
+    return this.detectVehicles({ image: img, factor: 1 }, t);
+  }
+
+  /**
+   * Video path, per tracked vehicle (or ROI): plates inside one region of the frame, found by
+   * the small plate detector at native resolution and read with the configured views. With
+   * `fullSize`, a big region the small detector found nothing in gets the large detector too
+   * (close-ups; it costs as much as a whole-frame pass, so the caller rations it). With
+   * `primaryOnly`, each plate gets its two primary views and no extra views or second OCR
+   * opinion: in video the vote over many frames does that job for less.
+   */
+  async readRegion(
+    img: RgbImage,
+    region: Box,
+    opts: { fullSize?: boolean; primaryOnly?: boolean } = {},
+    t: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 },
+  ): Promise<{ plates: PlateResult[]; rejected: RejectedRead[]; ocrMs: number }> {
+    const box = clampBox(region, img.width, img.height);
+    if (box.x2 - box.x1 < 8 || box.y2 - box.y1 < 8) return { plates: [], rejected: [], ocrMs: 0 };
+    const small = this.cropDetector ?? this.plateDetector;
+    let cands = await this.detectIn(small, img, box, t);
+    const big = Math.max(box.x2 - box.x1, box.y2 - box.y1) > small.entry.input.size * 1.5;
+    if (cands.length === 0 && opts.fullSize && big && small !== this.plateDetector) cands = await this.detectIn(this.plateDetector, img, box, t);
+    if (cands.length === 0) return { plates: [], rejected: [], ocrMs: 0 };
+    const ocr = { inferMs: 0 };
+    const { plates, rejected } = await this.readPlates(img, cands.slice(0, 2), ocr, opts.primaryOnly);
+    return { plates, rejected, ocrMs: ocr.inferMs };
+  }
+
   /** Reads an image that is already a plate crop (no detection), as the crops benchmark needs. */
   async readCrop(
     img: RgbImage,
@@ -293,10 +327,11 @@ export class Recognizer {
    * plans whose primary reads disagree or are unsure; then second opinions where views still
    * disagree. Easy plates cost two crops, hard ones get every view.
    */
-  private async readViews(plans: ViewPlan[]): Promise<Vote[][]> {
+  private async readViews(plans: ViewPlan[], primaryOnly = false): Promise<Vote[][]> {
     const primaryReads = await this.reader.read(plans.flatMap((p) => p.primary.map((v) => v.image)));
     let k = 0;
     const votes: Vote[][] = plans.map((p) => p.primary.map((v) => ({ ...this.decode(primaryReads[k++]), strategy: v.strategy })));
+    if (primaryOnly) return votes;
     const open = plans.map((_, i) => i).filter((i) => !settled(votes[i], this.config.settle_confidence));
     const extras = open.map((i) => ({ i, views: plans[i].extra() }));
     const extraReads = await this.reader.read(extras.flatMap((e) => e.views.map((v) => v.image)));
@@ -309,9 +344,17 @@ export class Recognizer {
     return votes;
   }
 
-  private async readPlates(img: RgbImage, cands: PlateCandidate[], t: { inferMs: number }): Promise<{ plates: PlateResult[]; rejected: RejectedRead[] }> {
+  private async readPlates(
+    img: RgbImage,
+    cands: PlateCandidate[],
+    t: { inferMs: number },
+    primaryOnly = false,
+  ): Promise<{ plates: PlateResult[]; rejected: RejectedRead[] }> {
     const t0 = performance.now();
-    const votes = await this.readViews(cands.map((c) => plateViewPlan(img, c.det, this.config.strategies)));
+    const votes = await this.readViews(
+      cands.map((c) => plateViewPlan(img, c.det, this.config.strategies)),
+      primaryOnly,
+    );
     t.inferMs += performance.now() - t0;
     const plates: PlateResult[] = [];
     const rejected: RejectedRead[] = [];

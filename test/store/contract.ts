@@ -209,6 +209,111 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
       assert.deepEqual(ids(rows), ids([d, c, b, a]));
     });
 
+    describe('upsert', () => {
+      it('inserts an unknown event_id and answers "inserted"', async () => {
+        const s = scope();
+        const e = fullEvent({ camera_id: s.cam(), node: { site: s.site(), host: 'edge-7' }, plate: { text: `${s.tag} 1`, normalized_text: `${s.tag}1` } });
+        assert.equal(await store.upsert(e), 'inserted');
+        assertSameEvent(await store.get(e.event_id), e);
+        assert.equal(await store.insert(e), false, 'insert after upsert is still idempotent');
+      });
+
+      it('replaces every field of a known event (same capture time), keeping created_at and insertion order', async () => {
+        const s = scope();
+        const first = fullEvent({
+          camera_id: s.cam(),
+          captured_at: iso(BASE + 5000),
+          plate: { text: `${s.tag} 1`, normalized_text: `${s.tag}1`, confidence: 0.6 },
+        });
+        const other = minimalEvent(s.cam(), `${s.tag}2`, BASE + 6000);
+        assert.equal(await store.insert(first), true);
+        assert.equal(await store.insert(other), true);
+        const before = await store.get(first.event_id);
+        await new Promise((r) => setTimeout(r, 20));
+        const better = PlateEvent.parse({
+          event_id: first.event_id,
+          captured_at: first.captured_at,
+          camera_id: s.cam(1),
+          track_id: 'trk-99',
+          plate: { text: `${s.tag}-7`, normalized_text: `${s.tag}7`, confidence: 0.97, region: 'us' },
+          vehicle: { type: 'truck', make: null, model: 'X', color: 'red' },
+          images: { plate_url: 'images/p2.jpg', vehicle_url: null, frame_url: 'images/f2.jpg' },
+          latency_ms: 7,
+          node: { site: s.site(1), host: null },
+          extras: { roi: null, direction: 'out', quality_score: 0.99, frame_number: 99 },
+        });
+        assert.equal(await store.upsert(better), 'updated');
+        const got = await store.get(first.event_id);
+        assertSameEvent(got, better);
+        assert.equal(got!.created_at, before!.created_at, 'created_at is the original one');
+        // One row for the event, under the new plate only.
+        assert.deepEqual(ids(await store.byPlate(`${s.tag}7`, { limit: 10, offset: 0 })), [first.event_id]);
+        assert.deepEqual(await store.byPlate(`${s.tag}1`, { limit: 10, offset: 0 }), []);
+        assert.deepEqual(ids(await store.search({ plate: `${s.tag}*`, limit: 10, offset: 0 })), ids([other, better]));
+        // Insertion order is unchanged: the other event was inserted later and stays first.
+        assert.deepEqual(ids(await store.recent({ limit: 2, offset: 0 })), ids([other, first]));
+      });
+
+      it('moves a known event to another capture day (another partition) and keeps derived indexes consistent', async () => {
+        const s = scope();
+        const day0 = BASE - 40 * DAY;
+        const e = minimalEvent(s.cam(), `${s.tag}K`, day0, 0.5);
+        const keep = minimalEvent(s.cam(), `${s.tag}K`, day0 + HOUR);
+        assert.equal(await store.insert(e), true);
+        assert.equal(await store.insert(keep), true);
+        const created = (await store.get(e.event_id))!.created_at;
+        const moved = PlateEvent.parse({
+          ...e,
+          captured_at: iso(day0 + 3 * DAY),
+          plate: { ...e.plate, text: `${s.tag}M`, normalized_text: `${s.tag}M`, confidence: 0.95 },
+        });
+        assert.equal(await store.upsert(moved), 'updated');
+        const got = await store.get(e.event_id);
+        assertSameEvent(got, moved);
+        assert.equal(got!.created_at, created);
+        assert.deepEqual(ids(await store.byCamera(s.cam(), { start_time: iso(day0), end_time: iso(day0 + DAY) }, { limit: 10, offset: 0 })), [keep.event_id]);
+        assert.deepEqual(ids(await store.byCamera(s.cam(), { start_time: iso(day0 + 3 * DAY), end_time: iso(day0 + 4 * DAY) }, { limit: 10, offset: 0 })), [
+          e.event_id,
+        ]);
+        // The old plate keeps one event (last_seen from the remaining one); the new plate is searchable, fuzzily too.
+        const oldMatch = (await store.fuzzyPlates(`${s.tag}K`, 10)).find((m) => m.plate === `${s.tag}K`);
+        assert.ok(oldMatch, 'old plate still has an event');
+        assert.equal(oldMatch.events, 1);
+        assert.equal(oldMatch.last_seen, iso(day0 + HOUR));
+        const newMatch = (await store.fuzzyPlates(`${s.tag}M`, 10)).find((m) => m.plate === `${s.tag}M`);
+        assert.ok(newMatch, 'new plate is in the fuzzy index');
+        assert.equal(newMatch.events, 1);
+        assert.equal(newMatch.last_seen, iso(day0 + 3 * DAY));
+        // Moving back in time within the same plate recomputes last_seen.
+        const back = PlateEvent.parse({ ...moved, captured_at: iso(day0 - DAY) });
+        assert.equal(await store.upsert(back), 'updated');
+        assert.equal((await store.fuzzyPlates(`${s.tag}M`, 10)).find((m) => m.plate === `${s.tag}M`)?.last_seen, iso(day0 - DAY));
+        assert.equal((await store.get(e.event_id))!.captured_at, iso(day0 - DAY));
+        // The second upsert of an identical event is still an update, and changes nothing.
+        assert.equal(await store.upsert(back), 'updated');
+        assertSameEvent(await store.get(e.event_id), back);
+      });
+
+      it('a plate that loses its only event drops out of fuzzy search', async () => {
+        const s = scope();
+        const e = minimalEvent(s.cam(), `${s.tag}W`, BASE);
+        await store.insert(e);
+        assert.equal(await store.upsert(PlateEvent.parse({ ...e, plate: { ...e.plate, text: `${s.tag}V`, normalized_text: `${s.tag}V` } })), 'updated');
+        assert.deepEqual(
+          (await store.fuzzyPlates(`${s.tag}W`, 10)).map((m) => m.plate),
+          [`${s.tag}V`],
+        );
+      });
+
+      it('concurrent upserts of one new event_id store it once', async () => {
+        const s = scope();
+        const e = minimalEvent(s.cam(), `${s.tag}C`, BASE);
+        const results = await Promise.all([0, 1, 2, 3].map((i) => store.upsert({ ...e, plate: { ...e.plate, confidence: 0.5 + i / 10 } })));
+        assert.equal(results.filter((r) => r === 'inserted').length, 1, results.join(','));
+        assert.equal((await store.byCamera(s.cam(), {}, { limit: 10, offset: 0 })).length, 1);
+      });
+    });
+
     it(`insertMany stores ${bulkSize} events in one call`, async () => {
       const s = scope();
       const events = Array.from({ length: bulkSize }, (_, i) => minimalEvent(s.cam(i % 3), `${s.tag}${i}`, BASE + i * 1000));
@@ -529,6 +634,23 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
         assert.equal(st.latest_event, iso(BASE + 2 * HOUR));
         assert.ok(Math.abs(st.avg_confidence! - 0.8) < 1e-9, `avg_confidence ${st.avg_confidence}`);
         assert.ok(Math.abs(st.avg_latency_ms! - 30) < 1e-9, `avg_latency_ms ${st.avg_latency_ms} (nulls are not zeros)`);
+      });
+    });
+
+    describe('upsert on an empty private store', { skip: needsEmpty }, () => {
+      const empty = useEmptyStore();
+
+      it('stats follow replaced events: one event, the new plate, the new times', async () => {
+        const a = fullEvent({ camera_id: 'c1', captured_at: iso(BASE), plate: { normalized_text: 'P1', text: 'P1', confidence: 0.5 } });
+        assert.equal(await empty().upsert(a), 'inserted');
+        const b = PlateEvent.parse({ ...a, captured_at: iso(BASE + 2 * DAY), plate: { ...a.plate, normalized_text: 'P2', text: 'P2', confidence: 0.9 } });
+        assert.equal(await empty().upsert(b), 'updated');
+        const st = await empty().stats();
+        assert.equal(st.total_events, 1);
+        assert.equal(st.unique_plates, 1, 'the replaced plate is gone from the distinct plates');
+        assert.equal(st.earliest_event, iso(BASE + 2 * DAY));
+        assert.ok(Math.abs(st.avg_confidence! - 0.9) < 1e-9);
+        assert.deepEqual(ids(await empty().recent({ limit: 10, offset: 0 })), [a.event_id]);
       });
     });
 

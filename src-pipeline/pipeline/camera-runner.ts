@@ -1,0 +1,82 @@
+/**
+ * Everything one camera needs, put together from config: its frame source, a Recognizer for
+ * its plate format, and the CameraPipeline. Thread-agnostic: the camera worker runs it, and so
+ * can a test on the main thread.
+ */
+import type { CameraConfig } from '../common/cameras-config.js';
+import type { EventsConfig } from '../common/events-config.js';
+import type { PipelineConfig } from '../common/pipeline-config.js';
+import type { RecognitionConfig } from '../common/recognition-config.js';
+import type { TrackingConfig } from '../common/tracking-config.js';
+import { cameraToSourceSpec } from '../ingest/cameras.js';
+import { createFrameSource, type FrameSource } from '../ingest/index.js';
+import type { SourceStats } from '../ingest/stats.js';
+import type { CapturedEvent } from '../sinks/event-sink.js';
+import { Recognizer } from '../vision/recognizer.js';
+import { CameraPipeline, type FrameReport, type PipelineLog, type PipelineStats } from './camera-pipeline.js';
+
+export interface PipelineConfigs {
+  recognition: RecognitionConfig;
+  tracking: TrackingConfig;
+  events: EventsConfig;
+  pipeline: PipelineConfig;
+}
+
+export interface CameraRunOptions {
+  camera: CameraConfig;
+  configs: PipelineConfigs;
+  emit: (captured: CapturedEvent) => Promise<void>;
+  onFrame?: (report: FrameReport) => void;
+  log?: PipelineLog;
+  host?: string | null;
+}
+
+export interface CameraRunResult {
+  pipeline: PipelineStats;
+  source: SourceStats;
+  wallMs: number;
+}
+
+/** A running camera: stop() ends it early (the result still comes, with the tracks in view finalized). */
+export interface CameraRun {
+  readonly source: FrameSource;
+  readonly pipeline: CameraPipeline;
+  readonly done: Promise<CameraRunResult>;
+  stop(): Promise<void>;
+}
+
+/** The camera's region (plates.csv style us/eu/any) wins over the config files' plate_format. */
+export function configsForCamera(camera: CameraConfig, configs: PipelineConfigs): PipelineConfigs {
+  if (!camera.region) return configs;
+  return {
+    ...configs,
+    recognition: { ...configs.recognition, plate_format: camera.region },
+    events: { ...configs.events, plate_format: camera.region },
+  };
+}
+
+export async function startCamera(opts: CameraRunOptions): Promise<CameraRun> {
+  const cfg = configsForCamera(opts.camera, opts.configs);
+  const recognizer = await Recognizer.create(cfg.recognition);
+  const source = createFrameSource(cameraToSourceSpec(opts.camera));
+  const pipeline = new CameraPipeline({
+    camera: { id: opts.camera.id, roi: opts.camera.roi, direction_line: opts.camera.direction_line },
+    analyzer: recognizer,
+    tracking: cfg.tracking,
+    events: cfg.events,
+    pipeline: cfg.pipeline,
+    emit: opts.emit,
+    frameRate: () => source.stats().declaredFps,
+    log: opts.log,
+    host: opts.host,
+  });
+  const t0 = performance.now();
+  const done = pipeline.run(source, opts.onFrame).then(
+    (stats) => ({ pipeline: stats, source: source.stats(), wallMs: performance.now() - t0 }),
+    async (err: unknown) => {
+      await source.stop();
+      throw err;
+    },
+  );
+  return { source, pipeline, done, stop: () => source.stop() };
+}

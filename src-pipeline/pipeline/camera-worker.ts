@@ -1,0 +1,76 @@
+/**
+ * Worker-thread entry for one camera: decoding hand-off, image work and inference run here,
+ * so the main thread (API, sinks, UI IPC) stays responsive and cameras use the cores in
+ * parallel. Everything leaves through postMessage (see worker-protocol.ts).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AlprError } from '../common/errors.js';
+import '../ingest/index.js';
+import type { CapturedEvent } from '../sinks/event-sink.js';
+import { startCamera } from './camera-runner.js';
+import type { SupervisorMessage, WorkerInit, WorkerMessage } from './worker-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('camera-worker.ts must run in a worker thread');
+const init = workerData as WorkerInit;
+const post = (m: WorkerMessage) => port.postMessage(m);
+
+const acks = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+let seq = 0;
+
+function emit(c: CapturedEvent): Promise<void> {
+  const id = ++seq;
+  return new Promise<void>((resolve, reject) => {
+    acks.set(id, { resolve, reject });
+    post({ type: 'event', seq: id, event: c.event, images: { plate: c.images.plate, vehicle: c.images.vehicle, frame: c.images.frame }, update: c.update ?? false });
+  });
+}
+
+let stopRequested = false;
+let stop: (() => Promise<void>) | undefined;
+
+port.on('message', (m: SupervisorMessage) => {
+  if (m.type === 'ack') {
+    const a = acks.get(m.seq);
+    acks.delete(m.seq);
+    if (m.error) a?.reject(new Error(m.error));
+    else a?.resolve();
+  } else if (m.type === 'stop') {
+    stopRequested = true;
+    void stop?.();
+  }
+});
+
+async function main(): Promise<void> {
+  const minGapMs = init.frameReportsPerSecond > 0 ? 1000 / init.frameReportsPerSecond : Infinity;
+  let lastReport = 0;
+  const run = await startCamera({
+    camera: init.camera,
+    configs: init.configs,
+    host: init.host,
+    emit,
+    log: (level, message, details) => post({ type: 'log', level, message, details }),
+    onFrame: (report) => {
+      const now = performance.now();
+      if (now - lastReport < minGapMs) return;
+      lastReport = now;
+      post({ type: 'frame', report });
+    },
+  });
+  stop = () => run.stop();
+  if (stopRequested) void run.stop();
+  const timer = setInterval(() => post({ type: 'stats', result: { pipeline: run.pipeline.stats(), source: run.source.stats() } }), 1000);
+  post({ type: 'ready' });
+  try {
+    const result = await run.done;
+    post({ type: 'done', result });
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+main().catch((err: unknown) => {
+  post({ type: 'failed', error: err instanceof Error ? err.message : String(err), code: err instanceof AlprError ? err.code : undefined });
+  // Let the message flush, then end with a failure status the supervisor counts.
+  setImmediate(() => process.exit(1));
+});
