@@ -21,6 +21,8 @@ commands:
   recognize <image|dir>... [--json] [--config dir]   read plates in photos; one line per image
   eval --dataset <dir> [--json] [--config dir]        accuracy on a labelled folder
   models [fetch|verify|list]                          install / check model files (fetch honours OVR_ALPR_MODEL_MIRROR)
+  run --source <file|rtsp://…|/dev/videoN> | --cameras FILE [--data-dir D] [--events-jsonl F] [--json]
+                                                      the video pipeline: one event per vehicle into the embedded store
   import --events-jsonl FILE --data-dir D             load plate events (one JSON per line) into D/events.sqlite
   serve --data-dir D [--port N] [--host H] [--token-file F] [--no-pipeline]
                                                       console server on the embedded SQLite store (API, docs, live feed)
@@ -57,6 +59,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await modelsCmd(rest, io);
       case 'import':
         return await importCmd(rest, io);
+      case 'run':
+        return await (await import('./cli/run.js')).runCmd(rest, io);
       case 'serve':
         return await (await import('./cli/serve.js')).serveCmd(rest, io);
       case 'api':

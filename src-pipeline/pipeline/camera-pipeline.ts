@@ -36,7 +36,12 @@ import { TrackState, type Shot } from './track-state.js';
 /** The recognition calls the pipeline needs (the Recognizer; tests may pass a recorded one). */
 export interface FrameAnalyzer {
   findVehicles(img: RgbImage, t?: DetectTimings): Promise<VehicleResult[]>;
-  readRegion(img: RgbImage, region: Box, opts?: { fullSize?: boolean; primaryOnly?: boolean }, t?: DetectTimings): Promise<{ plates: PlateResult[]; rejected: RejectedRead[]; ocrMs: number }>;
+  readRegion(
+    img: RgbImage,
+    region: Box,
+    opts?: { fullSize?: boolean; primaryOnly?: boolean },
+    t?: DetectTimings,
+  ): Promise<{ plates: PlateResult[]; rejected: RejectedRead[]; ocrMs: number }>;
 }
 
 export interface CameraSettings {
@@ -254,7 +259,13 @@ export class CameraPipeline {
     const plate = plates.filter((p) => this.onVehicle(p.box, t.box)).sort((a, b) => b.confidence - a.confidence)[0];
     if (!plate) {
       s.misses++;
-      if (plates.length) this.log('debug', 'plate off the vehicle ignored', { camera_id: this.opts.camera.id, track_id: t.id, frame: frame.index, plates: plates.map((p) => p.text) });
+      if (plates.length)
+        this.log('debug', 'plate off the vehicle ignored', {
+          camera_id: this.opts.camera.id,
+          track_id: t.id,
+          frame: frame.index,
+          plates: plates.map((p) => p.text),
+        });
       return;
     }
     s.misses = 0;

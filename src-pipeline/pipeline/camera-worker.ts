@@ -10,8 +10,11 @@ import type { CapturedEvent } from '../sinks/event-sink.js';
 import { startCamera } from './camera-runner.js';
 import type { SupervisorMessage, WorkerInit, WorkerMessage } from './worker-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('camera-worker.ts must run in a worker thread');
+function requirePort(): NonNullable<typeof parentPort> {
+  if (!parentPort) throw new Error('camera-worker.ts must run in a worker thread');
+  return parentPort;
+}
+const port = requirePort();
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => port.postMessage(m);
 
@@ -22,7 +25,13 @@ function emit(c: CapturedEvent): Promise<void> {
   const id = ++seq;
   return new Promise<void>((resolve, reject) => {
     acks.set(id, { resolve, reject });
-    post({ type: 'event', seq: id, event: c.event, images: { plate: c.images.plate, vehicle: c.images.vehicle, frame: c.images.frame }, update: c.update ?? false });
+    post({
+      type: 'event',
+      seq: id,
+      event: c.event,
+      images: { plate: c.images.plate, vehicle: c.images.vehicle, frame: c.images.frame },
+      update: c.update ?? false,
+    });
   });
 }
 
@@ -67,6 +76,9 @@ async function main(): Promise<void> {
   } finally {
     clearInterval(timer);
   }
+  // The port's message listener would keep the thread alive; closing it (after the messages
+  // above are delivered) lets the worker exit, which is how the supervisor learns it is done.
+  port.close();
 }
 
 main().catch((err: unknown) => {

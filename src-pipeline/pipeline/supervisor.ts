@@ -59,7 +59,10 @@ class CameraSlot {
   finished!: Promise<void>;
   private resolveFinished!: () => void;
 
-  constructor(readonly camera: CameraConfig, policy: RestartPolicy) {
+  constructor(
+    readonly camera: CameraConfig,
+    policy: RestartPolicy,
+  ) {
     this.status = { id: camera.id, state: 'starting', restarts: 0, lastError: null, latest: null, result: null };
     this.backoff = new Backoff(policy.backoff);
     this.finished = new Promise((r) => (this.resolveFinished = r));
@@ -188,7 +191,12 @@ export class Supervisor {
     slot.restartTimes.push(now);
     slot.status.restarts++;
     slot.status.state = 'restarting';
-    this.log('warn', 'camera worker died; restarting', { camera_id: slot.camera.id, in_ms: delay, error: slot.status.lastError, restarts: slot.status.restarts });
+    this.log('warn', 'camera worker died; restarting', {
+      camera_id: slot.camera.id,
+      in_ms: delay,
+      error: slot.status.lastError,
+      restarts: slot.status.restarts,
+    });
     slot.timer = setTimeout(() => {
       slot.timer = null;
       if (!this.stopping) this.spawn(slot);
@@ -198,7 +206,11 @@ export class Supervisor {
   private async take(worker: Worker, cameraId: string, seq: number, event: PlateEvent, images: WireImages, update: boolean): Promise<void> {
     let error: string | undefined;
     try {
-      await this.opts.sink.write({ event, images: { plate: toBuffer(images.plate), vehicle: toBuffer(images.vehicle), frame: toBuffer(images.frame) }, update });
+      await this.opts.sink.write({
+        event,
+        images: { plate: toBuffer(images.plate), vehicle: toBuffer(images.vehicle), frame: toBuffer(images.frame) },
+        update,
+      });
       this.opts.onEvent?.(event);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
