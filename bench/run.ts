@@ -5,11 +5,13 @@
 import { benchRecognize } from './recognize.js';
 import { benchStorage } from './storage.js';
 import { benchApi } from './api.js';
+import { benchPipeline } from './pipeline.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   recognize: benchRecognize,
   storage: benchStorage,
   api: benchApi,
+  pipeline: benchPipeline,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -63,6 +63,7 @@ const OPTIONS = {
 } as const;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const STATUS_EVERY_MS = 5000;
 
 export function defaultDataDir(env: Record<string, string | undefined>): string {
   if (env.OVR_ALPR_DATA_DIR) return resolve(env.OVR_ALPR_DATA_DIR);
@@ -229,10 +230,30 @@ export async function runCmd(args: string[], io: RunIo): Promise<number> {
   process.once('SIGTERM', stopOnSignal);
   io.signal?.addEventListener('abort', stopOnSignal, { once: true });
   let statuses: CameraStatus[];
+  // A line per camera now and then, so whoever watches a live run sees it is alive.
+  const progress = setInterval(() => {
+    for (const s of supervisor.status()) {
+      const p = s.latest?.pipeline;
+      const src = s.latest?.source;
+      log('info', 'camera status', {
+        camera_id: s.id,
+        state: s.state,
+        source_state: src?.state ?? null,
+        frames: p?.frames ?? 0,
+        fps_in: round1(src?.fpsIn ?? 0),
+        fps_out: round1(src?.fpsOut ?? 0),
+        dropped: src?.drops ?? 0,
+        reconnects: src?.reconnects ?? 0,
+        events: p?.events ?? 0,
+        restarts: s.restarts,
+      });
+    }
+  }, STATUS_EVERY_MS);
   try {
     supervisor.start();
     statuses = await supervisor.done();
   } finally {
+    clearInterval(progress);
     process.removeListener('SIGINT', stopOnSignal);
     process.removeListener('SIGTERM', stopOnSignal);
     io.signal?.removeEventListener('abort', stopOnSignal);

@@ -129,8 +129,9 @@ export class CameraPipeline {
       const t0 = performance.now();
       const analyze = this.shouldAnalyze(frame.index);
       const vt = NO_TIMINGS();
-      // Started before the previous frame's reads are awaited: the two overlap.
-      const vehiclesP = analyze ? this.opts.analyzer.findVehicles(frame.image, vt) : Promise.resolve(null);
+      // Started before the previous frame's reads are awaited: the two overlap. The executor
+      // runs at once and turns a synchronous throw into a rejection handled like any other.
+      const vehiclesP = analyze ? new Promise<VehicleResult[]>((resolve) => resolve(this.opts.analyzer.findVehicles(frame.image, vt))) : Promise.resolve(null);
       vehiclesP.catch(() => {}); // handled below; avoids an unhandled rejection while awaiting `reading`
       await reading;
       let vehicles: VehicleResult[] | null;

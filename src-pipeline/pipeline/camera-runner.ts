@@ -72,7 +72,13 @@ export async function startCamera(opts: CameraRunOptions): Promise<CameraRun> {
   });
   const t0 = performance.now();
   const done = pipeline.run(source, opts.onFrame).then(
-    (stats) => ({ pipeline: stats, source: source.stats(), wallMs: performance.now() - t0 }),
+    (stats) => {
+      const src = source.stats();
+      // A source that failed before its first frame (a missing file, a bad URL without
+      // reconnects) ends its iteration like a finished file; it is a failure, not a result.
+      if (src.state === 'error' && src.framesOut === 0) throw new Error(`camera ${opts.camera.id}: source gave no frames: ${src.lastError ?? 'unknown error'}`);
+      return { pipeline: stats, source: src, wallMs: performance.now() - t0 };
+    },
     async (err: unknown) => {
       await source.stop();
       throw err;

@@ -38,7 +38,8 @@ export function travelDirection(first: TrackSample, last: TrackSample, line?: Li
   const dx = last.cx - first.cx;
   const dy = last.cy - first.cy;
   const size = Math.sqrt(Math.max(first.area, last.area));
-  if (Math.hypot(dx, dy) < MIN_MOVE * size) return 'stationary';
+  // (No movement at all is stationary even for a degenerate zero-area box.)
+  if ((dx === 0 && dy === 0) || Math.hypot(dx, dy) < MIN_MOVE * size) return 'stationary';
   if (Math.abs(dx) >= Math.abs(dy)) return dx > 0 ? 'right' : 'left';
   return dy > 0 ? 'down' : 'up';
 }

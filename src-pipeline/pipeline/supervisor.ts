@@ -48,7 +48,17 @@ export interface SupervisorOptions {
 
 export const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 10 * 60_000, backoff: { initialMs: 1000, maxMs: 30_000 } };
 
-const WORKER_URL = new URL(`./camera-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(`./camera-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
+
+function newWorker(init: WorkerInit): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: init });
+  // Running from source under tsx (tests, dev): Node 20 does not apply the --import tsx a
+  // worker inherits to the worker's entry module, so the worker registers tsx's hooks itself.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
 
 class CameraSlot {
   status: CameraStatus;
@@ -126,7 +136,7 @@ export class Supervisor {
       host: this.opts.host ?? null,
       frameReportsPerSecond: this.opts.onFrame ? (this.opts.frameReportsPerSecond ?? 5) : 0,
     };
-    const worker = new Worker(WORKER_URL, { workerData: init });
+    const worker = newWorker(init);
     slot.worker = worker;
     slot.status.state = slot.status.restarts > 0 ? 'restarting' : 'starting';
     let result: CameraRunResult | null = null;
