@@ -7,9 +7,7 @@
  * Supervisor (one worker thread each). With --duration-s S, the clip loops for S seconds
  * through the Supervisor and process RSS (main thread + workers) is sampled for a leak slope.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../src-pipeline/paths.js';
 import { defaultConfigDir } from '../src-pipeline/config-loader.js';
@@ -18,7 +16,7 @@ import { CamerasConfig, type CameraConfig } from '../src-pipeline/common/cameras
 import { median } from '../src-pipeline/eval/metrics.js';
 import { createFrameSource } from '../src-pipeline/ingest/index.js';
 import { startCamera, type PipelineConfigs } from '../src-pipeline/pipeline/camera-runner.js';
-import type { CameraStatus, Supervisor, SupervisorOptions } from '../src-pipeline/pipeline/supervisor.js';
+import { Supervisor, type CameraStatus } from '../src-pipeline/pipeline/supervisor.js';
 import type { PipelineLog } from '../src-pipeline/pipeline/camera-pipeline.js';
 import type { EventSink } from '../src-pipeline/sinks/event-sink.js';
 import type { RgbImage } from '../src-pipeline/vision/image.js';
@@ -85,8 +83,8 @@ export async function benchPipeline(args: string[]): Promise<void> {
     const mem = await memoryRun(cameras, configs, log, durationS!, Number(values['warmup-s']), Number(values['sample-s']), say);
     report.memory = mem;
     say(
-      `memory (supervisor from ${supervisorFrom}): ${streams} stream(s) looped ${mem.duration_s} s, ${mem.frames} frames (${mem.fps} fps), ${mem.dropped} dropped, ${mem.events} events; ` +
-        `RSS ${mem.rss_start_mb} MB after warm-up -> ${mem.rss_end_mb} MB at end (max ${mem.rss_max_mb}), slope ${mem.slope_mb_per_min} MB/min`,
+      `memory: ${streams} stream(s) looped ${mem.duration_s} s, ${mem.frames} frames (${mem.fps} fps), ${mem.dropped} dropped, ${mem.events} events; ` +
+        `RSS ${mem.rss_start_mb} MB after warm-up -> ${mem.rss_end_mb} MB at end (max ${mem.rss_max_mb}), slope ${mem.slope_mb_per_min} MB/min (second half ${mem.slope_last_half_mb_per_min})`,
     );
   } else {
     const cameras = cameraList(source, streams, { loop: false, realtime: values.realtime });
@@ -104,39 +102,10 @@ export async function benchPipeline(args: string[]): Promise<void> {
         ratio_to_bound: round(sup.cameras[0].fps / bound.fps, 3),
         ratio_total_to_bound: round(total / bound.fps, 3),
       };
-      printRun(`supervisor (${streams} worker${streams > 1 ? 's' : ''}, from ${supervisorFrom})`, sup.cameras, total, bound.fps, say);
+      printRun(`supervisor (${streams} worker${streams > 1 ? 's' : ''})`, sup.cameras, total, bound.fps, say);
     }
   }
-  if (supervisorFrom) report.supervisor_from = supervisorFrom;
   if (values.json) say(JSON.stringify(report));
-}
-
-/**
- * The Supervisor's workers load camera-worker.ts when the Supervisor itself runs from source,
- * and on Node 20 a worker thread does not get tsx's hooks (ERR_UNKNOWN_FILE_EXTENSION). So the
- * worker runs use the built Supervisor in dist/ (as the CLI and the clip tests do) unless the
- * Node version can load .ts workers; `npm run build` first so dist/ matches the source.
- */
-let supervisorClass: (new (opts: SupervisorOptions) => Supervisor) | undefined;
-let supervisorFrom = '';
-async function newSupervisor(opts: SupervisorOptions): Promise<Supervisor> {
-  if (!supervisorClass) {
-    const built = join(projectRoot(), 'dist', 'src-pipeline', 'pipeline', 'supervisor.js');
-    const nodeMajor = Number(process.versions.node.split('.')[0]);
-    if (nodeMajor >= 22 || !existsSync(built)) {
-      if (nodeMajor < 22) throw new Error(`${built} is missing: run \`npm run build\` (Node ${process.versions.node} cannot run .ts worker threads under tsx)`);
-      supervisorClass = (await import('../src-pipeline/pipeline/supervisor.js')).Supervisor;
-      supervisorFrom = 'src';
-    } else {
-      const mod = (await import(pathToFileURL(built).href)) as { Supervisor: new (opts: SupervisorOptions) => Supervisor };
-      supervisorClass = mod.Supervisor;
-      const srcDir = join(projectRoot(), 'src-pipeline');
-      const newest = Math.max(...readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).map((f) => statSync(join(srcDir, f)).mtimeMs));
-      const stale = newest > statSync(built).mtimeMs;
-      supervisorFrom = `dist (built ${statSync(built).mtime.toISOString()}${stale ? ', OLDER than src-pipeline: run npm run build' : ''})`;
-    }
-  }
-  return new supervisorClass(opts);
 }
 
 interface Bound {
@@ -233,7 +202,7 @@ async function supervisorRun(
   log: PipelineLog,
 ): Promise<{ wall_s: number; events_taken: number; cameras: (StreamResult & { id: string; state: string })[] }> {
   const sink = countingSink();
-  const supervisor = await newSupervisor({ cameras, configs, sink, log, host: null, restart: { maxRestarts: 0, windowMs: 1 } });
+  const supervisor = new Supervisor({ cameras, configs, sink, log, host: null, restart: { maxRestarts: 0, windowMs: 1 } });
   const t0 = performance.now();
   supervisor.start();
   const statuses = await supervisor.done();
@@ -273,6 +242,7 @@ interface MemoryReport {
   rss_end_mb: number;
   rss_max_mb: number;
   slope_mb_per_min: number;
+  slope_last_half_mb_per_min: number;
   samples: { t_s: number; rss_mb: number; frames: number }[];
   cameras: { id: string; state: string; frames: number; dropped: number; events: number; restarts: number; error: string | null }[];
 }
@@ -288,7 +258,7 @@ async function memoryRun(
   say: (line: string) => void,
 ): Promise<MemoryReport> {
   const sink = countingSink();
-  const supervisor = await newSupervisor({ cameras, configs, sink, log, host: null });
+  const supervisor = new Supervisor({ cameras, configs, sink, log, host: null });
   const frames = () => supervisor.status().reduce((a, s) => a + (s.latest?.pipeline.frames ?? 0), 0);
   const t0 = performance.now();
   supervisor.start();
@@ -325,6 +295,8 @@ async function memoryRun(
     rss_end_mb: rss[rss.length - 1],
     rss_max_mb: Math.max(...rss),
     slope_mb_per_min: round(slope(samples.map((s) => [s.t_s / 60, s.rss_mb])), 2),
+    // The allocator is often still settling early on; the second half says more about a leak.
+    slope_last_half_mb_per_min: round(slope(samples.slice(Math.floor(samples.length / 2)).map((s) => [s.t_s / 60, s.rss_mb])), 2),
     samples,
     cameras: summary.cameras.map((c) => ({
       id: c.id,

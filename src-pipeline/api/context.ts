@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Storage } from '../store/storage.js';
 import type { LiveHub } from './live.js';
 import type { ApiMetrics } from './metrics.js';
+import type { CameraOut } from './schemas.js';
 
 export type ApiApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -17,6 +18,8 @@ export interface ApiContext {
   actor: string;
   imagesDir?: string;
   startedAt: number;
+  /** Status of the cameras this server's pipeline runs; absent when it runs none (`api`, `serve --no-pipeline`). */
+  cameras?: () => CameraOut[];
 }
 
 /** Writes an audit entry; searches and plate lookups call it before answering. */

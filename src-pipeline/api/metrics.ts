@@ -4,6 +4,7 @@
  * collide on metric names.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CameraOut } from './schemas.js';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -14,9 +15,10 @@ export interface ApiMetrics {
   wsClients: Gauge;
 }
 
-export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ApiMetrics {
+export function createMetrics(opts: { defaultMetrics?: boolean; cameras?: () => CameraOut[] } = {}): ApiMetrics {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'ovr_alpr_api_' });
+  if (opts.cameras) cameraMetrics(registry, opts.cameras);
   return {
     registry,
     // `route` is the route pattern (/events/{event_id}), never the raw URL: raw URLs would
@@ -42,4 +44,34 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): ApiMetri
     }),
     wsClients: new Gauge({ name: 'ovr_alpr_live_clients', help: 'Connected live-feed WebSocket clients', registers: [registry] }),
   };
+}
+
+/**
+ * Per-camera pipeline numbers, read from the supervisor at scrape time. Totals are gauges, not
+ * counters: a restarted camera worker starts its counts over.
+ */
+function cameraMetrics(registry: Registry, cameras: () => CameraOut[]): void {
+  const specs: [string, string, (c: CameraOut) => number][] = [
+    ['ovr_alpr_camera_up', 'Camera running (1) or not (0)', (c) => (c.state === 'running' ? 1 : 0)],
+    ['ovr_alpr_camera_fps_in', 'Frames per second decoded', (c) => c.fps_in],
+    ['ovr_alpr_camera_fps_out', 'Frames per second processed', (c) => c.fps_out],
+    ['ovr_alpr_camera_frames', 'Frames processed by the current worker', (c) => c.frames],
+    ['ovr_alpr_camera_dropped_frames', 'Frames dropped because processing fell behind', (c) => c.dropped],
+    ['ovr_alpr_camera_decode_errors', 'Decoder errors', (c) => c.decode_errors],
+    ['ovr_alpr_camera_reconnects', 'Source reconnects', (c) => c.reconnects],
+    ['ovr_alpr_camera_restarts', 'Worker restarts by the supervisor', (c) => c.restarts],
+    ['ovr_alpr_camera_events', 'Plate events emitted by the current worker', (c) => c.events],
+  ];
+  for (const [name, help, value] of specs) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['camera'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const c of cameras()) this.set({ camera: c.id }, value(c));
+      },
+    });
+  }
 }

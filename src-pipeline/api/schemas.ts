@@ -185,3 +185,24 @@ export const AuditOut = z.object({
 
 /** Error responses every route may give, for the OpenAPI doc. */
 export const errorResponses = { 400: ErrorBody, 401: ErrorBody, 500: ErrorBody } as const;
+
+/** One camera of the pipeline this server supervises (`ovr-alpr serve`). */
+export const CameraOut = z.object({
+  id: z.string(),
+  state: z.enum(['starting', 'running', 'restarting', 'finished', 'failed', 'stopped']),
+  source_state: z.string().nullable(),
+  restarts: z.number().int(),
+  last_error: z.string().nullable(),
+  frames: z.number().int(),
+  fps_in: z.number(),
+  fps_out: z.number(),
+  dropped: z.number().int(),
+  decode_errors: z.number().int(),
+  reconnects: z.number().int(),
+  tracks: z.number().int(),
+  events: z.number().int(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+});
+export type CameraOut = z.infer<typeof CameraOut>;
+export const CamerasOut = z.object({ pipeline: z.boolean(), cameras: z.array(CameraOut) });

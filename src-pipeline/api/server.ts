@@ -26,6 +26,7 @@ import { authHook, isLoopbackHost, redactUrl } from './auth.js';
 import type { ApiApp, ApiContext } from './context.js';
 import { ApiError, internalBody } from './errors.js';
 import { LiveHub } from './live.js';
+import type { CameraOut } from './schemas.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
 import { eventRoutes } from './routes/events.js';
@@ -57,6 +58,8 @@ export interface ApiServerOptions {
   validateResponses?: boolean;
   /** Node's default process metrics in /metrics (on unless false). */
   defaultMetrics?: boolean;
+  /** Camera status of the pipeline this server supervises (GET /cameras, camera metrics). */
+  cameras?: () => CameraOut[];
 }
 
 export interface ApiServer {
@@ -118,7 +121,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   // more than the query on hot routes. Tests turn validation on to prove the docs are right.
   app.setSerializerCompiler(opts.validateResponses ? serializerCompiler : () => (data) => JSON.stringify(data));
 
-  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics });
+  const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics, cameras: opts.cameras });
   const version = apiVersion();
   const hub = new LiveHub({ maxQueue: opts.liveQueue, metrics, version });
   const ctx: ApiContext = {
@@ -129,6 +132,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     actor: opts.token ? 'token' : 'local',
     imagesDir: opts.imagesDir,
     startedAt: Date.now(),
+    cameras: opts.cameras,
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -71,7 +71,7 @@ export function defaultDataDir(env: Record<string, string | undefined>): string 
 }
 
 /** A camera for a bare --source, validated by the same contract as cameras.yaml. */
-function sourceCamera(v: { [K in keyof typeof OPTIONS]?: string | boolean }): Camera {
+export function sourceCamera(v: { [K in keyof typeof OPTIONS]?: string | boolean }): Camera {
   const source = String(v.source);
   const id =
     (v['camera-id'] as string | undefined) ??

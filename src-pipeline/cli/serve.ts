@@ -6,10 +6,19 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createApiServer, DEFAULT_HOST, DEFAULT_PORT } from '../api/server.js';
+import { checkBind, createApiServer, DEFAULT_HOST, DEFAULT_PORT, type ApiServer, type ApiServerOptions } from '../api/server.js';
 import { AlprError } from '../common/errors.js';
 import { RetentionScheduler, retentionEnabled, type RetentionSettings } from '../store/retention.js';
 import type { Storage } from '../store/storage.js';
+import { hostname } from 'node:os';
+import type { CameraOut } from '../api/schemas.js';
+import type { CameraConfig } from '../common/cameras-config.js';
+import type { StoredEvent } from '../common/plate-event.js';
+import { defaultConfigDir } from '../config-loader.js';
+import type { PipelineLog } from '../pipeline/camera-pipeline.js';
+import type { PipelineConfigs } from '../pipeline/camera-runner.js';
+import { Supervisor, type CameraStatus } from '../pipeline/supervisor.js';
+import type { EventSink } from '../sinks/event-sink.js';
 
 /** Same shape as cli.ts's Io (declared here so cli.ts can import this module without a cycle). */
 export interface ServeIo {
@@ -22,7 +31,7 @@ export interface ServeIo {
 }
 
 const SERVE_USAGE =
-  'usage: ovr-alpr serve --data-dir DIR [--port N] [--host H] [--token-file F] [--cors ORIGIN,…] [--log-level L] [--no-pipeline] [--retention-days N] [--max-events N] [--max-image-mb N] [--retention-interval-min N]';
+  'usage: ovr-alpr serve --data-dir DIR [--cameras FILE | --source S] [--config DIR] [--no-pipeline] [--port N] [--host H] [--token-file F] [--cors ORIGIN,…] [--log-level L] [--retention-days N] [--max-events N] [--max-image-mb N] [--retention-interval-min N]';
 const API_USAGE = 'usage: ovr-alpr api --database-url URL [--port N] [--host H] [--token-file F] [--cors ORIGIN,…] [--log-level L]';
 
 const COMMON_OPTIONS = {
@@ -107,6 +116,9 @@ function nonNegative(v: string | undefined, flag: string, whole: boolean, usage:
 
 interface Extra {
   imagesDir?: string;
+  cameras?: ApiServerOptions['cameras'];
+  /** Gets the server's live-feed publish once the server exists. */
+  onServer?: (server: ApiServer) => void;
   /** Called once the server listens (starts background work such as retention). */
   onListening?: () => void;
   /** Awaited after the server closed and before the store closes. */
@@ -124,6 +136,7 @@ async function runUntilStopped(storage: Storage, c: Common, io: ServeIo, extra: 
       token: c.token,
       cors: c.cors,
       imagesDir: extra.imagesDir,
+      cameras: extra.cameras,
       // Logs go to stderr as JSON lines; stdout is for the lines a person or script reads.
       logger: { level: c.logLevel, stream: process.stderr },
     });
@@ -131,6 +144,7 @@ async function runUntilStopped(storage: Storage, c: Common, io: ServeIo, extra: 
     await storage.close();
     throw err;
   }
+  extra.onServer?.(server);
   let url: string;
   try {
     url = await server.listen();
@@ -161,6 +175,9 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
       ...COMMON_OPTIONS,
       'data-dir': { type: 'string' },
       'no-pipeline': { type: 'boolean' },
+      source: { type: 'string' },
+      cameras: { type: 'string' },
+      config: { type: 'string' },
       'retention-days': { type: 'string' },
       'max-events': { type: 'string' },
       'max-image-mb': { type: 'string' },
@@ -178,14 +195,24 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   };
   const intervalMin = nonNegative(v['retention-interval-min'], 'retention-interval-min', false, SERVE_USAGE) ?? 60;
   if (intervalMin <= 0) throw new AlprError('USAGE', `--retention-interval-min must be > 0\n${SERVE_USAGE}`);
+  // Before any camera, store or spool is opened: a refused bind must leave nothing behind.
+  checkBind(c.host, c.token);
   const dataDir = resolve(v['data-dir']);
-  if (!v['no-pipeline']) {
-    // Honest about what runs: no camera is read until the pipeline issue lands.
-    io.err('serve: the recognition pipeline is not built yet; serving the API over the stored events only (as with --no-pipeline)');
-  }
-  const { openSqliteStorage } = await import('../store/sqlite.js');
-  const storage = await openSqliteStorage(join(dataDir, 'events.sqlite'));
   const imagesDir = join(dataDir, 'images');
+  const pipeline = v['no-pipeline'] ? null : await planPipeline(v, io);
+  let storage: Storage;
+  let sink: EventSink | undefined;
+  let publish: ((e: StoredEvent) => void) | undefined;
+  if (pipeline) {
+    const { createEmbeddedSink } = await import('../sinks/index.js');
+    // Events reach live-feed clients once stored, with their image URLs.
+    const embedded = await createEmbeddedSink({ dataDir, log: pipeline.sinkLog, onStored: (e) => publish?.(e) });
+    storage = embedded.storage;
+    sink = embedded.sink;
+  } else {
+    const { openSqliteStorage } = await import('../store/sqlite.js');
+    storage = await openSqliteStorage(join(dataDir, 'events.sqlite'));
+  }
   let scheduler: RetentionScheduler | undefined;
   if (retentionEnabled(policy)) {
     try {
@@ -198,15 +225,76 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
         log: (level, message, details) => io.err(`retention ${level}: ${message}${details ? ` ${JSON.stringify(details)}` : ''}`),
       });
     } catch (err) {
+      await sink?.close();
       await storage.close();
       throw err;
     }
   }
+  let supervisor: Supervisor | undefined;
+  if (pipeline && sink) {
+    supervisor = new Supervisor({ cameras: pipeline.cameras, configs: pipeline.configs, sink, log: pipeline.log, host: hostname() });
+  }
   return runUntilStopped(storage, c, io, {
     imagesDir,
-    onListening: () => scheduler?.start(intervalMin * 60_000),
-    beforeClose: async () => scheduler?.stop(),
+    cameras: supervisor ? () => supervisor.status().map(cameraView) : undefined,
+    onServer: (server) => (publish = server.publish),
+    onListening: () => {
+      scheduler?.start(intervalMin * 60_000);
+      supervisor?.start();
+      if (pipeline) io.err(`pipeline: ${pipeline.cameras.length} camera(s): ${pipeline.cameras.map((cam) => cam.id).join(', ') || 'none configured'}`);
+    },
+    beforeClose: async () => {
+      // Cameras first: tracks in view are finalized and their events stored before the store closes.
+      await supervisor?.stop();
+      await sink?.close();
+      scheduler?.stop();
+    },
   });
+}
+
+interface PipelinePlan {
+  cameras: CameraConfig[];
+  configs: PipelineConfigs;
+  log: PipelineLog;
+  sinkLog: (level: 'info' | 'warn' | 'error', message: string, details?: object) => void;
+}
+
+/** Cameras (--source, --cameras, or the config folder's cameras.yaml) and configs, validated before anything starts. */
+async function planPipeline(v: { source?: string; cameras?: string; config?: string; 'log-level'?: string }, io: ServeIo): Promise<PipelinePlan> {
+  const { loadConfigs, makeLog, sourceCamera } = await import('./run.js');
+  const { loadCamerasConfig } = await import('../ingest/cameras.js');
+  if (v.source && v.cameras) throw new AlprError('USAGE', `give --source or --cameras, not both\n${SERVE_USAGE}`);
+  const configDir = v.config ? resolve(v.config) : defaultConfigDir();
+  const configs = loadConfigs(configDir);
+  const cameras = v.source
+    ? [sourceCamera({ source: v.source })]
+    : loadCamerasConfig(v.cameras ? resolve(v.cameras) : join(configDir, 'cameras.yaml')).cameras.filter((cam) => cam.enabled);
+  const level =
+    v['log-level'] === 'debug' ? 'debug' : v['log-level'] === 'error' || v['log-level'] === 'fatal' ? 'error' : v['log-level'] === 'warn' ? 'warn' : 'info';
+  const log = makeLog(level, io.err);
+  return { cameras, configs, log, sinkLog: (l, m, d) => log(l, m, d as Record<string, unknown>) };
+}
+
+function cameraView(s: CameraStatus): CameraOut {
+  const p = s.latest?.pipeline;
+  const src = s.latest?.source;
+  return {
+    id: s.id,
+    state: s.state,
+    source_state: src?.state ?? null,
+    restarts: s.restarts,
+    last_error: s.lastError ?? src?.lastError ?? null,
+    frames: p?.frames ?? 0,
+    fps_in: Math.round((src?.fpsIn ?? 0) * 10) / 10,
+    fps_out: Math.round((src?.fpsOut ?? 0) * 10) / 10,
+    dropped: src?.drops ?? 0,
+    decode_errors: src?.decodeErrors ?? 0,
+    reconnects: src?.reconnects ?? 0,
+    tracks: p?.tracks ?? 0,
+    events: p?.events ?? 0,
+    width: src?.width ?? null,
+    height: src?.height ?? null,
+  };
 }
 
 export async function apiCmd(args: string[], io: ServeIo): Promise<number> {

@@ -196,7 +196,8 @@ export class CameraPipeline {
     this.tracker ??= new ByteTracker({ ...this.opts.tracking, frame_rate: this.opts.frameRate?.() ?? this.opts.tracking.frame_rate });
     const dets = vehicles.map((v) => ({ box: v.box, score: v.score, classId: classIdOf(v.type) }));
     const out = this.tracker.update(dets, frame.index);
-    this.idleFrames = out.length === 0 && this.tracker.lostTracks().length === 0 ? this.idleFrames + 1 : 0;
+    // Any detection ends idle mode at once (a new track is only confirmed on its second sighting).
+    this.idleFrames = dets.length === 0 && out.length === 0 && this.tracker.lostTracks().length === 0 ? this.idleFrames + 1 : 0;
     for (const t of out) {
       const s = this.tracks.get(t.id);
       if (s) s.seen(t.box, t.classId, frame.index);

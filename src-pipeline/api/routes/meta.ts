@@ -1,6 +1,6 @@
 /** Service routes: index, health (with a database check), stats, Prometheus metrics. */
 import type { ApiApp, ApiContext } from '../context.js';
-import { ErrorBody, errorResponses, HealthOut, RootOut, StatsOut } from '../schemas.js';
+import { CamerasOut, ErrorBody, errorResponses, HealthOut, RootOut, StatsOut } from '../schemas.js';
 
 export function metaRoutes(app: ApiApp, ctx: ApiContext): void {
   app.get('/', { schema: { summary: 'Service name, version and links', tags: ['service'], response: { 200: RootOut, ...errorResponses } } }, async () => ({
@@ -16,6 +16,7 @@ export function metaRoutes(app: ApiApp, ctx: ApiContext): void {
       fuzzy: '/plates/fuzzy',
       counts: '/events/counts',
       live: '/live',
+      cameras: '/cameras',
       metrics: '/metrics',
       docs: '/docs',
       openapi: '/docs/json',
@@ -53,6 +54,18 @@ export function metaRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get('/stats', { schema: { summary: 'Totals over all stored events', tags: ['events'], response: { 200: StatsOut, ...errorResponses } } }, async () =>
     ctx.storage.stats(),
+  );
+
+  app.get(
+    '/cameras',
+    {
+      schema: {
+        summary: 'Cameras of the pipeline this server runs, with their state and rates',
+        tags: ['service'],
+        response: { 200: CamerasOut, ...errorResponses },
+      },
+    },
+    async () => ({ pipeline: ctx.cameras !== undefined, cameras: ctx.cameras?.() ?? [] }),
   );
 
   app.get(
