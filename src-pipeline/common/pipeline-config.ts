@@ -13,8 +13,14 @@ export const PipelineConfig = z
     read_interval: z.number().int().min(1).max(120).default(2),
     /** Reads per track at full rate; after this a vehicle (parked in view, say) is read 8x less often. */
     max_reads_per_track: z.number().int().min(1).max(1000).default(40),
-    /** Vehicles narrower than this (pixels) get no plate work: their plates are too small to read. */
-    min_vehicle_width: z.number().min(0).default(60),
+    /**
+     * Vehicles narrower than this (pixels) get no plate work: a plate is about a quarter of a
+     * car's width, and the OCR needs ~35 px of plate. On the shared clips no read below 160 px
+     * of vehicle succeeded, and most plate work on overpass footage went to such vehicles.
+     */
+    min_vehicle_width: z.number().min(0).default(110),
+    /** Plate width (pixels) from which a read counts fully in a track's vote; narrower ones count by (width / this)³. */
+    vote_full_plate_width: z.number().positive().default(60),
     /** Blur filter: plate crops whose Laplacian variance is below this are not read (motion blur, defocus). */
     min_plate_sharpness: z.number().min(0).default(20),
     /** Every Nth read of a big vehicle with no plate found yet also runs the large plate detector (close-ups). */

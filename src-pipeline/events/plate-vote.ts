@@ -14,7 +14,10 @@ export interface PlateRead {
   /** Whole-read confidence in [0, 1]. */
   confidence: number;
   frameIndex: number;
-  /** Optional frame/crop quality in [0, 1] (e.g. the best-shot score); scales the vote. */
+  /**
+   * Optional frame/crop quality in [0, 1] (e.g. from the plate's size in pixels); scales how
+   * much the read counts in the vote, not the confidence reported for the winning text.
+   */
   quality?: number;
 }
 
@@ -30,6 +33,7 @@ export interface Consensus {
 interface StoredRead {
   text: string;
   confs: number[];
+  quality: number;
   /** Weight of the whole read, used to choose which read to forget when the buffer is full. */
   weight: number;
   frameIndex: number;
@@ -103,9 +107,8 @@ export class PlateVote {
     // otherwise (separators stripped, mismatched arrays) every character gets the read's.
     const confs = given && given.length === text.length ? given.map(clamp01) : new Array<number>(text.length).fill(conf);
     const quality = read.quality === undefined ? 1 : clamp01(read.quality);
-    const scaled = confs.map((c) => c * quality);
-    const weight = scaled.reduce((a, b) => a + b, 0) / scaled.length;
-    this.reads.push({ text, confs: scaled, weight, frameIndex: read.frameIndex });
+    const weight = (quality * confs.reduce((a, b) => a + b, 0)) / confs.length;
+    this.reads.push({ text, confs, quality, weight, frameIndex: read.frameIndex });
     if (this.reads.length > this.maxReads) {
       let weakest = 0;
       for (let k = 1; k < this.reads.length; k++) if (this.reads[k].weight < this.reads[weakest].weight) weakest = k;
@@ -145,7 +148,8 @@ export class PlateVote {
     const byLength = new Map<number, { count: number; weight: number }>();
     for (const r of this.reads) {
       const e = byLength.get(r.text.length) ?? { count: 0, weight: 0 };
-      e.count++;
+      // Counted by quality: ten reads of a distant, 30-pixel plate are not ten good reads.
+      e.count += r.quality;
       e.weight += r.weight;
       byLength.set(r.text.length, e);
     }
@@ -175,11 +179,11 @@ export class PlateVote {
       e.n++;
       tallies[pos].set(ch, e);
     };
-    for (const r of same) for (let k = 0; k < length; k++) vote(k, r.text[k], r.confs[k], 1);
+    for (const r of same) for (let k = 0; k < length; k++) vote(k, r.text[k], r.confs[k], r.quality);
     for (const r of others) {
       const map = alignToReference(r.text, reference);
       map.forEach((pos, k) => {
-        if (pos >= 0) vote(pos, r.text[k], r.confs[k], OFF_LENGTH_WEIGHT);
+        if (pos >= 0) vote(pos, r.text[k], r.confs[k], OFF_LENGTH_WEIGHT * r.quality);
       });
     }
     let text = '';

@@ -279,7 +279,10 @@ export class CameraPipeline {
     }
     this.counts.reads++;
     s.reads++;
-    s.vote.add({ text: plate.text, charConfidences: plate.char_confidences, confidence: plate.confidence, frameIndex: frame.index });
+    // Small plates misread far more often (clip 01's truck reads as anything below ~45 px wide
+    // and right above it), so a read counts in the vote by the cube of its plate's width.
+    const quality = Math.min(1, (plate.box.x2 - plate.box.x1) / cfg.vote_full_plate_width) ** 3;
+    s.vote.add({ text: plate.text, charConfidences: plate.char_confidences, confidence: plate.confidence, frameIndex: frame.index, quality });
     s.best.offer({
       frameIndex: frame.index,
       plateWidth: plate.box.x2 - plate.box.x1,
@@ -369,7 +372,7 @@ function readInterval(s: TrackState, cfg: PipelineConfig): number {
   // Grown by half since the last look: its plate has more pixels now, worth reading at once.
   if (s.last.area >= s.lastReadArea * 1.5) return cfg.read_interval;
   if (s.attempts >= cfg.max_reads_per_track) return cfg.read_interval * 8;
-  return cfg.read_interval * Math.min(8, 1 + Math.floor(s.misses / 2));
+  return cfg.read_interval * Math.min(8, 2 ** Math.floor(s.misses / 2));
 }
 
 function area(b: Box): number {

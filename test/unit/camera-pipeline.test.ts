@@ -131,6 +131,12 @@ interface Setup {
   events?: EventsConfigInput;
   tracking?: TrackingConfigInput;
   pipeline?: PipelineConfigInput;
+  /**
+   * Before handing out this frame, the source waits (up to 10 s) for the first event to reach
+   * emit, so "emitted while the vehicle was in view" does not depend on how fast JPEG encoding
+   * runs on a loaded machine.
+   */
+  holdAtFrameForEmit?: number;
 }
 
 interface Outcome {
@@ -168,6 +174,10 @@ async function runPipeline(s: Setup): Promise<Outcome> {
   const source = analyzer.frames(s.frames, s.flat);
   async function* counted(): AsyncGenerator<Frame> {
     for await (const f of source) {
+      if (f.index === s.holdAtFrameForEmit) {
+        const until = Date.now() + 10_000;
+        while (captured.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      }
       latest = f.index;
       yield f;
     }
@@ -207,11 +217,12 @@ describe('CameraPipeline (scripted analyzer double)', () => {
       frames: 60,
       events: { settle_min_reads: 3, settle_confidence: 0.9 },
       pipeline: { emit_on_settle: true },
+      holdAtFrameForEmit: 20,
     });
     assert.equal(r.captured.length, 1);
     // Settled after the 3rd read (frames 0, 1, 2): the event left while the vehicle was still in
-    // view, not when the source ended (JPEG encoding takes a few of these fast synthetic frames).
-    assert.ok(r.emittedAtFrame[0] < 40, `emitted when frame ${r.emittedAtFrame[0]} was current`);
+    // view, not when the source ended.
+    assert.ok(r.emittedAtFrame[0] < 20, `emitted when frame ${r.emittedAtFrame[0]} was current`);
     assert.equal(r.analyzer.readCalls.length, 3, `reads on frames ${r.analyzer.readCalls.map((c) => c.frame).join(',')}`);
     assert.equal(r.stats.read_attempts, 3);
     // Finalizing again when the source ends does not make a second event.
