@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -52,12 +52,16 @@ interface ClipRun {
 }
 
 function runClip(name: string, source: string, extra: string[] = []): Promise<ClipRun> {
+  return runCli(name, ['--source', source, ...extra]);
+}
+
+function runCli(name: string, args: string[]): Promise<ClipRun> {
   const dataDir = join(tmp, name);
   const jsonl = join(dataDir, 'events.jsonl');
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [BIN, 'run', '--source', source, '--data-dir', dataDir, '--events-jsonl', jsonl, '--json', ...extra],
+      [BIN, 'run', ...args, '--data-dir', dataDir, '--events-jsonl', jsonl, '--json'],
       { cwd: ROOT, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 },
       (err, stdout, stderr) => {
         if (err) return reject(new Error(`ovr-alpr run ${name} failed: ${err.message}\nstderr: ${stderr.slice(-4000)}`));
@@ -152,5 +156,44 @@ describe('ovr-alpr run on the shared clips', { skip, concurrency: false }, () =>
       assert.ok(Array.isArray(run.summary.plates) && run.summary.plates.length === run.summary.events);
       await assertPersisted(run);
     }
+  });
+
+  it('--cameras runs every enabled camera at once, each with its own plate format', async () => {
+    const file = join(tmp, 'cameras.yaml');
+    writeFileSync(
+      file,
+      [
+        'cameras:',
+        `  - id: incar`,
+        `    source: ${JSON.stringify(CLIPS.incar)}`,
+        `  - id: roundabout`,
+        `    source: ${JSON.stringify(CLIPS.roundabout)}`,
+        `    region: eu`,
+        `  - id: parked`,
+        `    source: /nonexistent.mp4`,
+        `    enabled: false`,
+      ].join('\n'),
+    );
+    const run = await runCli('cams', ['--cameras', file]);
+    assert.deepEqual(run.summary.cameras.map((c) => [c.id, c.state]).sort(), [
+      ['incar', 'finished'],
+      ['roundabout', 'finished'],
+    ]);
+    assert.deepEqual([...run.summary.plates].sort(), ['JLN390', 'JMH552', 'LS15EBC']);
+    assert.equal(run.summary.frames, 79 + 140);
+    await assertPersisted(run);
+  });
+
+  it('a bad cameras.yaml stops before anything runs, naming the file, the key and the fix', async () => {
+    const file = join(tmp, 'bad-cameras.yaml');
+    writeFileSync(file, 'cameras:\n  - id: gate 1\n    source: rtsp://cam/stream\n    fps_cap: -5\n');
+    const err = await runCli('bad', ['--cameras', file]).then(
+      () => assert.fail('a bad cameras.yaml must fail'),
+      (e: Error) => e.message,
+    );
+    assert.match(err, /CONFIG_INVALID/);
+    assert.match(err, /bad-cameras\.yaml: cameras\.0\.id: use 1-64 letters/);
+    assert.match(err, /bad-cameras\.yaml: cameras\.0\.fps_cap/);
+    assert.match(err, /config\/cameras\.yaml/);
   });
 });
