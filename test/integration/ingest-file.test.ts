@@ -5,7 +5,6 @@
  * loudly elsewhere.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,23 +13,11 @@ import { FfmpegFrameSource } from '../../src-pipeline/ingest/ffmpeg-source.js';
 import { createFrameSource, type Frame, type FrameSource } from '../../src-pipeline/ingest/index.js';
 import type { SourceState, SourceStats } from '../../src-pipeline/ingest/stats.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { ffmpegSkip } from '../support/tools.js';
 
 const CLIP = sharedDataDir('video', '04_uk_roundabout_theaiguys_license_plate.mp4');
 const CLIP_FRAMES = 140;
 const CLIP_FPS = 30;
-
-function ffmpegSkip(): false | string {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    const message = 'ffmpeg/ffprobe not on PATH (Debian package `ffmpeg`)';
-    if (process.env.CI) throw new Error(`${message}; CI must have it, refusing to skip`);
-    process.stderr.write(`\n*** SKIPPED: ${message}\n\n`);
-    return message;
-  }
-}
 
 const skip = sharedSkip([CLIP]) || ffmpegSkip();
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-alpr-ingest-'));

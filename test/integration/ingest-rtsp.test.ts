@@ -6,29 +6,15 @@
  * pieces fail in CI and skip loudly elsewhere.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { createFrameSource, type Frame, type FrameSource, type SourceSpec } from '../../src-pipeline/ingest/index.js';
 import type { SourceState, SourceStats } from '../../src-pipeline/ingest/stats.js';
 import { rtspSkip, startRtspServer, type RtspServer } from '../support/rtsp.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { ffmpegSkip, freePort } from '../support/tools.js';
 
 const CLIP = sharedDataDir('video', '04_uk_roundabout_theaiguys_license_plate.mp4');
 const CLIP_FRAMES = 140;
-
-function ffmpegSkip(): false | string {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    execFileSync('ffprobe', ['-version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    const message = 'ffmpeg/ffprobe not on PATH (Debian package `ffmpeg`)';
-    if (process.env.CI) throw new Error(`${message}; CI must have it, refusing to skip`);
-    process.stderr.write(`\n*** SKIPPED: ${message}\n\n`);
-    return message;
-  }
-}
 
 const skip = sharedSkip([CLIP]) || ffmpegSkip() || rtspSkip();
 
@@ -74,18 +60,6 @@ async function collect(src: FrameSource, until?: (f: Frame, n: number) => boolea
     if (until && (await until(f, out.length))) break;
   }
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe('ffmpeg RTSP source against a real RTSP server', { skip }, () => {

@@ -17,6 +17,7 @@ import { editDistance } from '../../src-pipeline/common/plate-text.js';
 import { projectRoot } from '../../src-pipeline/paths.js';
 import { openSqliteStorage } from '../../src-pipeline/store/sqlite.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { ffmpegSkip } from '../support/tools.js';
 
 const ROOT = projectRoot();
 const BIN = join(ROOT, 'bin', 'ovr-alpr.js');
@@ -30,7 +31,7 @@ const CLIPS = {
   parking: clip('08_us_parkinglot_topdown_intel_car-detection.mp4'),
 };
 
-const skip = sharedSkip(Object.values(CLIPS));
+const skip = sharedSkip(Object.values(CLIPS)) || ffmpegSkip();
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-alpr-clips-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

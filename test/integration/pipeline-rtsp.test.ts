@@ -13,9 +13,10 @@ import { after, describe, it } from 'node:test';
 import { runCmd, type RunSummary } from '../../src-pipeline/cli/run.js';
 import { rtspSkip, startRtspServer, type RtspServer } from '../support/rtsp.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { ffmpegSkip } from '../support/tools.js';
 
 const CLIP = sharedDataDir('video', '04_uk_roundabout_theaiguys_license_plate.mp4');
-const skip = sharedSkip([CLIP]) || rtspSkip();
+const skip = sharedSkip([CLIP]) || ffmpegSkip() || rtspSkip();
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-alpr-rtsp-run-'));
 const servers: RtspServer[] = [];
 after(async () => {

@@ -12,10 +12,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './tools.js';
 
 export interface TestPostgres {
   /** URL of the maintenance database (`postgres`) on that server. */
@@ -48,18 +48,6 @@ export function postgresSkip(): false | string {
   if (process.env.CI) throw new Error(`${message}; CI must run the PostgreSQL tests, refusing to skip`);
   process.stderr.write(`\n*** SKIPPED: ${message}\n\n`);
   return message;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 let dbCounter = 0;
