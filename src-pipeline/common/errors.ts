@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'SCHEMA_NOT_FOUND'
   | 'SCHEMA_INCOMPATIBLE'
   | 'EVENT_INVALID'
+  | 'OUTBOX_FULL'
   | 'USAGE'
   | 'INTERNAL';
 
