@@ -28,6 +28,7 @@ commands:
                                                       console server on the embedded SQLite store (API, docs, live feed)
   api --database-url URL [--port N] [--host H] [--token-file F]
                                                       query API against PostgreSQL / TimescaleDB
+  consumer [--database-url URL] [--brokers H:P,…]     backend storage consumer: Kafka → PostgreSQL, bad messages to the DLQ
   help                                                this text
 `;
 
@@ -63,6 +64,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await (await import('./cli/run.js')).runCmd(rest, io);
       case 'serve':
         return await (await import('./cli/serve.js')).serveCmd(rest, io);
+      case 'consumer':
+        return await (await import('./cli/consumer.js')).consumerCmd(rest, io);
       case 'api':
         return await (await import('./cli/serve.js')).apiCmd(rest, io);
       case undefined:

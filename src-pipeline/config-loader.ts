@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { AlprError } from './common/errors.js';
+import { BusConfig } from './common/bus-config.js';
 import { EventsConfig } from './common/events-config.js';
 import { PipelineConfig } from './common/pipeline-config.js';
 import { RecognitionConfig } from './common/recognition-config.js';
@@ -62,4 +63,37 @@ export function loadEventsConfig(dir = defaultConfigDir()): EventsConfig {
 /** config/pipeline.yaml (per-frame plate work budget, sampling, saved pictures). */
 export function loadPipelineConfig(dir = defaultConfigDir()): PipelineConfig {
   return loadOptional(dir, 'pipeline.yaml', PipelineConfig);
+}
+
+/**
+ * config/bus.yaml with the environment's overrides (OVR_ALPR_KAFKA_BROKERS,
+ * OVR_ALPR_SCHEMA_REGISTRY_URL), which keep broker lists and registry credentials out of files.
+ */
+export function loadBusConfig(dir = defaultConfigDir(), env: Record<string, string | undefined> = process.env): BusConfig {
+  const file = join(dir, 'bus.yaml');
+  const raw = existsSync(file) ? (parse(readFileSync(file, 'utf8')) ?? {}) : {};
+  const merged = {
+    ...(raw as object),
+    ...(env.OVR_ALPR_KAFKA_BROKERS
+      ? {
+          brokers: env.OVR_ALPR_KAFKA_BROKERS.split(',')
+            .map((b) => b.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(env.OVR_ALPR_SCHEMA_REGISTRY_URL ? { schema_registry_url: env.OVR_ALPR_SCHEMA_REGISTRY_URL } : {}),
+  };
+  const parsed = BusConfig.safeParse(merged);
+  if (!parsed.success) {
+    // Never echo the registry URL: it may carry credentials.
+    const lines = parsed.error.issues.map((i) => `${file}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    throw new AlprError(
+      'CONFIG_INVALID',
+      `${lines.join('\n')}\nFix the key (see the comments in config/bus.yaml) or the OVR_ALPR_KAFKA_BROKERS / OVR_ALPR_SCHEMA_REGISTRY_URL variables.`,
+      {
+        details: { file, issues: parsed.error.issues.map((i) => ({ key: i.path.join('.'), message: i.message })) },
+      },
+    );
+  }
+  return parsed.data;
 }

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { CameraConfig, type CameraConfig as Camera } from '../common/cameras-config.js';
 import { AlprError } from '../common/errors.js';
 import type { PlateEvent } from '../common/plate-event.js';
-import { defaultConfigDir, loadEventsConfig, loadPipelineConfig, loadRecognitionConfig, loadTrackingConfig } from '../config-loader.js';
+import { defaultConfigDir, loadBusConfig, loadEventsConfig, loadPipelineConfig, loadRecognitionConfig, loadTrackingConfig } from '../config-loader.js';
 import { loadCamerasConfig } from '../ingest/cameras.js';
 import type { PipelineLog } from '../pipeline/camera-pipeline.js';
 import type { PipelineConfigs } from '../pipeline/camera-runner.js';
@@ -38,7 +38,7 @@ export const RUN_USAGE = `usage: ovr-alpr run (--source <file|rtsp://…|/dev/vi
   --realtime          files: deliver at the clip's frame rate (default: as fast as possible)
   --loop              files: start over at the end (runs until stopped)
   --fps-cap N         drop decoded frames above N per second
-  --config DIR        config folder (recognition/tracking/events/pipeline.yaml; default ./config)
+  --config DIR        config folder (recognition/tracking/events/pipeline/bus.yaml; default ./config)
   --data-dir D        embedded store folder (default $OVR_ALPR_DATA_DIR or ~/.local/share/ovr-alpr)
   --no-store          do not store events (use with --events-jsonl)
   --events-jsonl F    also append each event as a JSON line to F
@@ -186,13 +186,16 @@ export async function runCmd(args: string[], io: RunIo): Promise<number> {
     throw new AlprError('USAGE', `${(err as Error).message}\n${RUN_USAGE}`);
   }
   if (!v.source === !v.cameras) throw new AlprError('USAGE', `give exactly one of --source or --cameras\n${RUN_USAGE}`);
-  if (v['no-store'] && !v['events-jsonl']) throw new AlprError('USAGE', `--no-store needs --events-jsonl, or events would go nowhere\n${RUN_USAGE}`);
+
   const logLevel = v['log-level'] ?? env.OVR_ALPR_LOG_LEVEL ?? 'warn';
   if (!LEVELS.includes(logLevel as (typeof LEVELS)[number])) throw new AlprError('USAGE', `--log-level must be one of ${LEVELS.join(', ')}\n${RUN_USAGE}`);
   const log = makeLog(logLevel, io.err);
 
   const configDir = v.config ? resolve(v.config) : defaultConfigDir();
   const configs = loadConfigs(configDir);
+  const bus = loadBusConfig(configDir, env);
+  if (v['no-store'] && !v['events-jsonl'] && !bus.enabled)
+    throw new AlprError('USAGE', `--no-store needs --events-jsonl or Kafka (config/bus.yaml enabled: true), or events would go nowhere\n${RUN_USAGE}`);
   const cameras = v.source ? [sourceCamera(v)] : loadCamerasConfig(resolve(v.cameras!)).cameras.filter((c) => c.enabled);
   if (cameras.length === 0) throw new AlprError('CONFIG_INVALID', `${v.cameras}: no enabled cameras; add one under "cameras:" (see config/cameras.yaml)`);
 
@@ -215,6 +218,11 @@ export async function runCmd(args: string[], io: RunIo): Promise<number> {
       closers.push(() => embedded.storage.close());
     }
     if (v['events-jsonl']) sinks.push(new JsonlSink({ path: resolve(v['events-jsonl']) }));
+    if (bus.enabled) {
+      const { createBusSink } = await import('../sinks/bus-sink.js');
+      const dataDir = v['data-dir'] ? resolve(v['data-dir']) : defaultDataDir(env);
+      sinks.push(createBusSink(bus, dataDir, sinkLog).sink);
+    }
   } catch (err) {
     for (const s of sinks) await s.close().catch(() => {});
     for (const c of closers) await c().catch(() => {});

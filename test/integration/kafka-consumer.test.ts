@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +21,11 @@ import { createProducer, OutboxSender } from '../../src-pipeline/bus/outbox-send
 import { StorageConsumer } from '../../src-pipeline/bus/storage-consumer.js';
 import { encodeConfluent } from '../../src-pipeline/bus/wire-format.js';
 import { openPostgresStorage, type PostgresStorage } from '../../src-pipeline/store/postgres.js';
+import { consumerCmd } from '../../src-pipeline/cli/consumer.js';
+import { runCmd } from '../../src-pipeline/cli/run.js';
 import { makeEvent } from '../api/support.js';
+import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { ffmpegSkip } from '../support/tools.js';
 import { postgresSkip, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 const brokersEnv = process.env.OVR_ALPR_KAFKA_BROKERS;
@@ -33,6 +37,7 @@ const skip = kafkaSkip || postgresSkip();
 const brokers = (brokersEnv ?? '').split(',').filter(Boolean);
 const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers: brokers.length ? brokers : ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-kafka-consumer-'));
+const CLIP03 = sharedDataDir('video', '03_nz_highway_incar_qengineering.mp4');
 
 async function createTopics(...names: string[]): Promise<void> {
   const admin = kafka.admin();
@@ -149,4 +154,49 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
       JSON.stringify(dlq.map((m) => m.headers.reason)),
     );
   });
+
+  it(
+    "end to end: ovr-alpr run publishes a clip's events through the outbox, ovr-alpr consumer stores them",
+    { skip: sharedSkip([CLIP03]) || ffmpegSkip() },
+    async () => {
+      const topic = `ovr-test-${randomUUID()}`;
+      await createTopics(topic, `${topic}-dlq`);
+      const cfg = join(tmp, 'e2e-config');
+      mkdirSync(cfg, { recursive: true });
+      writeFileSync(join(cfg, 'bus.yaml'), `enabled: true\nformat: json\ntopic: ${topic}\ndlq_topic: ${topic}-dlq\n`);
+      const env = { ...process.env, OVR_ALPR_KAFKA_BROKERS: brokers.join(',') };
+      const out: string[] = [];
+      const code = await runCmd(['--source', CLIP03, '--config', cfg, '--data-dir', join(tmp, 'e2e-data'), '--json'], {
+        out: (l) => out.push(l),
+        err: () => {},
+        env,
+      });
+      assert.equal(code, 0);
+      const summary = JSON.parse(out[out.length - 1]) as { plates: string[] };
+      assert.deepEqual([...summary.plates].sort(), ['JLN390', 'JMH552']);
+
+      const dbUrl = await pg.createDatabase('e2e');
+      const stop = new AbortController();
+      const lines: string[] = [];
+      const consuming = consumerCmd(['--database-url', dbUrl, '--config', cfg, '--json'], {
+        out: (l) => lines.push(l),
+        err: () => {},
+        env,
+        signal: stop.signal,
+      });
+      const check = await openPostgresStorage(dbUrl);
+      try {
+        await waitFor(async () => (await check.stats()).total_events >= 2, 90_000, 'both events in PostgreSQL');
+        const plates = (await check.recent({ limit: 10, offset: 0 })).map((e) => e.plate.normalized_text).sort();
+        assert.deepEqual(plates, ['JLN390', 'JMH552']);
+      } finally {
+        stop.abort();
+        assert.equal(await consuming, 0);
+        await check.close();
+      }
+      const final = JSON.parse(lines[lines.length - 1]) as { stored: number; deadLettered: number };
+      assert.equal(final.stored, 2);
+      assert.equal(final.deadLettered, 0);
+    },
+  );
 });

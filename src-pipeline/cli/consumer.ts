@@ -1,0 +1,85 @@
+/**
+ * `ovr-alpr consumer`: the backend storage consumer (Kafka → PostgreSQL/TimescaleDB). Runs
+ * until SIGINT/SIGTERM (or `io.signal`), logging its numbers every 10 s; stops after the batch
+ * in hand and prints a summary line.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PlateEventCodec } from '../bus/codec.js';
+import { SchemaRegistryClient } from '../bus/schema-registry.js';
+import { StorageConsumer, STORAGE_CONSUMER_GROUP } from '../bus/storage-consumer.js';
+import { AlprError } from '../common/errors.js';
+import { defaultConfigDir, loadBusConfig } from '../config-loader.js';
+import type { RunIo } from './run.js';
+import { makeLog } from './run.js';
+
+export const CONSUMER_USAGE = `usage: ovr-alpr consumer [--database-url URL] [--brokers H:P,…] [--group G] [--config DIR] [--log-level L] [--json]
+  brokers, topic, DLQ topic and schema registry come from config/bus.yaml and OVR_ALPR_KAFKA_BROKERS /
+  OVR_ALPR_SCHEMA_REGISTRY_URL; the database from --database-url or OVR_ALPR_DATABASE_URL.`;
+
+export async function consumerCmd(args: string[], io: RunIo): Promise<number> {
+  const env = io.env ?? process.env;
+  let v;
+  try {
+    v = parseArgs({
+      args,
+      options: {
+        'database-url': { type: 'string' },
+        brokers: { type: 'string' },
+        group: { type: 'string' },
+        config: { type: 'string' },
+        'log-level': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new AlprError('USAGE', `${(err as Error).message}\n${CONSUMER_USAGE}`);
+  }
+  const url = v['database-url'] ?? env.OVR_ALPR_DATABASE_URL;
+  if (!url) throw new AlprError('USAGE', `consumer needs --database-url URL (or OVR_ALPR_DATABASE_URL)\n${CONSUMER_USAGE}`);
+  const bus = loadBusConfig(v.config ? resolve(v.config) : defaultConfigDir(), v.brokers ? { ...env, OVR_ALPR_KAFKA_BROKERS: v.brokers } : env);
+  const log = makeLog(v['log-level'] ?? env.OVR_ALPR_LOG_LEVEL ?? 'info', io.err);
+  const codec = bus.schema_registry_url
+    ? new PlateEventCodec({ format: bus.format, registry: new SchemaRegistryClient({ url: bus.schema_registry_url }), subject: `${bus.topic}-value` })
+    : new PlateEventCodec({ format: 'json' });
+
+  const { openPostgresStorage } = await import('../store/postgres.js');
+  const storage = await openPostgresStorage(url);
+  const consumer = new StorageConsumer({
+    brokers: bus.brokers,
+    storage,
+    codec,
+    topic: bus.topic,
+    dlqTopic: bus.dlq_topic,
+    groupId: v.group ?? STORAGE_CONSUMER_GROUP,
+    log,
+  });
+  try {
+    await consumer.start();
+  } catch (err) {
+    await storage.close();
+    throw new AlprError('BUS_UNAVAILABLE', `cannot start consuming from ${bus.brokers.join(',')}: ${(err as Error).message}`, { retriable: true, cause: err });
+  }
+  io.err(`consuming ${bus.topic} from ${bus.brokers.join(',')} as group ${v.group ?? STORAGE_CONSUMER_GROUP}`);
+  const timer = setInterval(() => log('info', 'consumer status', { ...consumer.stats() }), 10_000);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
+      io.signal?.removeEventListener('abort', stop);
+      done();
+    };
+    if (io.signal?.aborted) return done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    io.signal?.addEventListener('abort', stop, { once: true });
+  });
+  clearInterval(timer);
+  await consumer.stop();
+  await storage.close();
+  const s = consumer.stats();
+  io.out(v.json ? JSON.stringify(s) : `consumed ${s.consumed}, stored ${s.stored}, duplicates ${s.duplicates}, dead-lettered ${s.deadLettered}`);
+  return 0;
+}
