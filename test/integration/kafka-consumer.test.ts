@@ -5,8 +5,8 @@
  * Avro message with a schema id nobody registered go to the dead-letter topic with their
  * reasons while consumption carries on.
  *
- * Without OVR_ALPR_KAFKA_BROKERS the file is skipped loudly, in CI too for now: .ci/run does
- * not start Kafka yet.
+ * The broker comes from scripts/services.sh (started by .ci/run); without it the file fails in
+ * CI and skips loudly elsewhere.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -25,16 +25,12 @@ import { consumerCmd } from '../../src-pipeline/cli/consumer.js';
 import { runCmd } from '../../src-pipeline/cli/run.js';
 import { makeEvent } from '../api/support.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { kafkaBrokers, kafkaSkip } from '../support/services.js';
 import { ffmpegSkip } from '../support/tools.js';
 import { postgresSkip, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
-const brokersEnv = process.env.OVR_ALPR_KAFKA_BROKERS;
-const kafkaSkip = brokersEnv
-  ? false
-  : 'OVR_ALPR_KAFKA_BROKERS is not set (no Kafka broker to test against); .ci/run does not start Kafka yet, so this is skipped in CI too for now';
-if (kafkaSkip) process.stderr.write(`\n*** SKIPPED: test/integration/kafka-consumer.test.ts: ${kafkaSkip}\n\n`);
-const skip = kafkaSkip || postgresSkip();
-const brokers = (brokersEnv ?? '').split(',').filter(Boolean);
+const skip = kafkaSkip('test/integration/kafka-consumer.test.ts') || postgresSkip();
+const brokers = kafkaBrokers();
 const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers: brokers.length ? brokers : ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-kafka-consumer-'));
 const CLIP03 = sharedDataDir('video', '03_nz_highway_incar_qengineering.mp4');

@@ -4,8 +4,8 @@
  * event arrives once, in order per camera; a broker that cannot be reached leaves the events
  * in the outbox, and a sender started later (a restart) delivers them all.
  *
- * Without the variable the file is skipped loudly, in CI too for now: .ci/run does not start
- * Kafka yet.
+ * The broker comes from scripts/services.sh (started by .ci/run); without it the file fails in
+ * CI and skips loudly elsewhere.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -20,14 +20,11 @@ import { createProducer, OutboxSender } from '../../src-pipeline/bus/outbox-send
 import { parseMessage } from '../../src-pipeline/bus/wire-format.js';
 import { OutboxSink } from '../../src-pipeline/sinks/outbox-sink.js';
 import { makeEvent } from '../api/support.js';
+import { kafkaBrokers, kafkaSkip } from '../support/services.js';
 import { freePort } from '../support/tools.js';
 
-const brokersEnv = process.env.OVR_ALPR_KAFKA_BROKERS;
-const skip = brokersEnv
-  ? false
-  : 'OVR_ALPR_KAFKA_BROKERS is not set (no Kafka broker to test against); .ci/run does not start Kafka yet, so this is skipped in CI too for now';
-if (skip) process.stderr.write(`\n*** SKIPPED: test/integration/kafka-outbox.test.ts: ${skip}\n\n`);
-const brokers = (brokersEnv ?? '').split(',').filter(Boolean);
+const skip = kafkaSkip('test/integration/kafka-outbox.test.ts');
+const brokers = kafkaBrokers();
 
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-kafka-outbox-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,8 +4,8 @@
  * OVR_ALPR_SCHEMA_REGISTRY_URL (may carry user:pass@ for basic auth). Each run uses fresh,
  * random subject names, so it can share a registry with other runs.
  *
- * Without the variable the whole file is skipped, loudly, in CI too for now: .ci/run does not
- * start a registry yet.
+ * The registry comes from scripts/services.sh (started by .ci/run); without it the file fails in
+ * CI and skips loudly elsewhere.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,14 +16,12 @@ import { PlateEventCodec } from '../../src-pipeline/bus/codec.js';
 import { PLATE_EVENT_AVRO_SCHEMA_TEXT, avroType } from '../../src-pipeline/bus/plate-event-avro.js';
 import { SchemaRegistryClient } from '../../src-pipeline/bus/schema-registry.js';
 import { encodeConfluent } from '../../src-pipeline/bus/wire-format.js';
+import { registrySkip } from '../support/services.js';
 import { freePort } from '../support/tools.js';
 
 const URL_ENV = 'OVR_ALPR_SCHEMA_REGISTRY_URL';
 const registryUrl = process.env[URL_ENV];
-const skip = registryUrl
-  ? false
-  : `${URL_ENV} is not set (no schema registry to test against); .ci/run does not start a registry yet, so this is skipped in CI too for now`;
-if (skip) process.stderr.write(`\n*** SKIPPED: test/integration/schema-registry.test.ts: ${skip}\n\n`);
+const skip = registrySkip('test/integration/schema-registry.test.ts');
 
 type Field = { name: string; type: unknown; default?: unknown };
 type RecordSchema = { type: 'record'; name: string; namespace?: string; fields: Field[] };
