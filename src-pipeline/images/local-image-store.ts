@@ -22,7 +22,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AlprError } from '../common/errors.js';
-import { IMAGE_KINDS, type ImageKind, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
+import { IMAGE_KINDS, type ImageKind, type ImageMetadata, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
 
 export interface LocalImageStoreOptions {
   /** URL prefix the API serves the root under (default `/images/`). */
@@ -185,7 +185,8 @@ export class LocalImageStore implements ImageStore {
     return this.usage();
   }
 
-  async put(kind: ImageKind, eventId: string, capturedAt: string, jpeg: Buffer): Promise<string> {
+  /** `_meta` (ImageStore's optional metadata) is not kept: files have no place for it. */
+  async put(kind: ImageKind, eventId: string, capturedAt: string, jpeg: Buffer, _meta?: ImageMetadata): Promise<string> {
     if (!IMAGE_KINDS.includes(kind)) throw new AlprError('USAGE', `image kind must be one of ${IMAGE_KINDS.join(', ')}, got "${String(kind)}"`);
     if (typeof eventId !== 'string' || !EVENT_ID.test(eventId))
       throw new AlprError('USAGE', 'event id must be 1-128 letters, digits, "-" or "_" to name an image file');
