@@ -8,6 +8,7 @@
  * disk or in a URL gives the plate away. The optional ImageMetadata passed to put() may carry the
  * plate text: stores that keep it (S3 user metadata) must be told not to when privacy is on.
  */
+import { AlprError } from '../common/errors.js';
 
 export type ImageKind = 'plate' | 'vehicle' | 'frame';
 
@@ -62,4 +63,30 @@ export interface ImageStore {
   pruneToBytes(maxBytes: number): Promise<ImageRemoval>;
   /** Removes every image captured before `date`. */
   pruneOlderThan(date: Date): Promise<ImageRemoval>;
+}
+
+const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `YYYY/MM/DD` of a time's UTC day: the folder (or key prefix) images of that day live under. */
+export function dayPath(t: number): string {
+  const d = new Date(t);
+  return `${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}`;
+}
+
+/**
+ * Checks put()'s arguments the same way for every store and gives the image's relative key
+ * `YYYY/MM/DD/<eventId>-<kind>.jpg` and its capture time (ms).
+ */
+export function imageKey(kind: ImageKind, eventId: string, capturedAt: string, jpeg: Buffer): { key: string; capturedAtMs: number } {
+  if (!IMAGE_KINDS.includes(kind)) throw new AlprError('USAGE', `image kind must be one of ${IMAGE_KINDS.join(', ')}, got "${String(kind)}"`);
+  if (typeof eventId !== 'string' || !EVENT_ID.test(eventId))
+    throw new AlprError('USAGE', 'event id must be 1-128 letters, digits, "-" or "_" to name an image file');
+  const t = Date.parse(capturedAt);
+  if (!Number.isFinite(t)) throw new AlprError('USAGE', `captured_at is not a date: "${capturedAt}"`);
+  if (!Buffer.isBuffer(jpeg)) throw new AlprError('USAGE', 'image bytes must be a Buffer');
+  return { key: `${dayPath(t)}/${eventId}-${kind}.jpg`, capturedAtMs: t };
 }

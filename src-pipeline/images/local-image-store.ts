@@ -22,7 +22,7 @@ import type { Dirent } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AlprError } from '../common/errors.js';
-import { IMAGE_KINDS, type ImageKind, type ImageMetadata, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
+import { imageKey, type ImageKind, type ImageMetadata, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
 
 export interface LocalImageStoreOptions {
   /** URL prefix the API serves the root under (default `/images/`). */
@@ -35,7 +35,6 @@ const TMP_DIR = '.tmp';
 const IMAGE_EXT = /\.(?:jpe?g|png|webp)$/i;
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 /** Event ids become file names: uuids and similar, no dots, no separators. */
-const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 
 interface Entry {
   bytes: number;
@@ -103,15 +102,7 @@ class TimeHeap {
   }
 }
 
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, '0');
-}
-
 /** `yyyy/mm/dd` of an instant, in UTC. */
-function dayPath(t: number): string {
-  const d = new Date(t);
-  return `${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}`;
-}
 
 /** Relative path if `p` is strictly inside `base`, else null. */
 function insideRel(base: string, p: string): string | null {
@@ -187,14 +178,7 @@ export class LocalImageStore implements ImageStore {
 
   /** `_meta` (ImageStore's optional metadata) is not kept: files have no place for it. */
   async put(kind: ImageKind, eventId: string, capturedAt: string, jpeg: Buffer, _meta?: ImageMetadata): Promise<string> {
-    if (!IMAGE_KINDS.includes(kind)) throw new AlprError('USAGE', `image kind must be one of ${IMAGE_KINDS.join(', ')}, got "${String(kind)}"`);
-    if (typeof eventId !== 'string' || !EVENT_ID.test(eventId))
-      throw new AlprError('USAGE', 'event id must be 1-128 letters, digits, "-" or "_" to name an image file');
-    const t = Date.parse(capturedAt);
-    if (!Number.isFinite(t)) throw new AlprError('USAGE', `captured_at is not a date: "${capturedAt}"`);
-    if (!Buffer.isBuffer(jpeg)) throw new AlprError('USAGE', 'image bytes must be a Buffer');
-
-    const rel = `${dayPath(t)}/${eventId}-${kind}.jpg`;
+    const { key: rel, capturedAtMs: t } = imageKey(kind, eventId, capturedAt, jpeg);
     const target = join(this.root, rel);
     const tmp = join(this.root, TMP_DIR, `${randomUUID()}.tmp`);
     try {

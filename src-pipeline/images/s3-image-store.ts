@@ -33,7 +33,7 @@ import { Client, S3Error } from 'minio';
 import { z } from 'zod';
 import { AlprError } from '../common/errors.js';
 import { Backoff } from '../ingest/backoff.js';
-import { IMAGE_KINDS, type ImageKind, type ImageMetadata, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
+import { dayPath, imageKey, type ImageKind, type ImageMetadata, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
 
 export const DEFAULT_S3_BUCKET = 'alpr-plate-images';
 
@@ -87,20 +87,10 @@ type Resolved = z.output<typeof optionsSchema>;
 
 const IMAGE_EXT = /\.(?:jpe?g|png|webp)$/i;
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const EVENT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 /** A key of this store: `yyyy/mm/dd/<name>` with an image extension. */
 const DAY_KEY = /^(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)$/;
 const DAY_MS = 86_400_000;
 const META_MAX = 256;
-
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, '0');
-}
-
-function dayPath(t: number): string {
-  const d = new Date(t);
-  return `${pad(d.getUTCFullYear(), 4)}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}`;
-}
 
 /** Start of the key's UTC day (ms), or null when the key is not in the day layout (or unsafe). */
 function keyDay(key: string): number | null {
@@ -232,14 +222,7 @@ export class S3ImageStore implements ImageStore {
   }
 
   async put(kind: ImageKind, eventId: string, capturedAt: string, jpeg: Buffer, meta?: ImageMetadata): Promise<string> {
-    if (!IMAGE_KINDS.includes(kind)) throw new AlprError('USAGE', `image kind must be one of ${IMAGE_KINDS.join(', ')}, got "${String(kind)}"`);
-    if (typeof eventId !== 'string' || !EVENT_ID.test(eventId))
-      throw new AlprError('USAGE', 'event id must be 1-128 letters, digits, "-" or "_" to name an image file');
-    const t = Date.parse(capturedAt);
-    if (!Number.isFinite(t)) throw new AlprError('USAGE', `captured_at is not a date: "${capturedAt}"`);
-    if (!Buffer.isBuffer(jpeg)) throw new AlprError('USAGE', 'image bytes must be a Buffer');
-
-    const key = `${dayPath(t)}/${eventId}-${kind}.jpg`;
+    const { key: key, capturedAtMs: t } = imageKey(kind, eventId, capturedAt, jpeg);
     const headers: Record<string, string> = { 'Content-Type': 'image/jpeg', 'captured-at': new Date(t).toISOString() };
     if (meta?.camera_id !== undefined) headers['camera-id'] = metaValue(meta.camera_id);
     if (meta?.track_id !== undefined) headers['track-id'] = metaValue(meta.track_id);

@@ -25,6 +25,7 @@ import { consumerCmd } from '../../src-pipeline/cli/consumer.js';
 import { runCmd } from '../../src-pipeline/cli/run.js';
 import { makeEvent } from '../api/support.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
+import { createTopics, readTopic } from '../support/kafka.js';
 import { kafkaBrokers, kafkaSkip } from '../support/services.js';
 import { ffmpegSkip } from '../support/tools.js';
 import { postgresSkip, startTestPostgres, type TestPostgres } from '../support/postgres.js';
@@ -34,37 +35,6 @@ const brokers = kafkaBrokers();
 const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers: brokers.length ? brokers : ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-kafka-consumer-'));
 const CLIP03 = sharedDataDir('video', '03_nz_highway_incar_qengineering.mp4');
-
-async function createTopics(...names: string[]): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: names.map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })), waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function readAll(topic: string, expected: number, timeoutMs = 60_000): Promise<{ value: Buffer | null; headers: Record<string, string> }[]> {
-  const consumer = kafka.consumer({ groupId: `test-${randomUUID()}` });
-  const got: { value: Buffer | null; headers: Record<string, string> }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        got.push({ value: message.value, headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
-        if (got.length >= expected) done();
-      },
-    });
-    await Promise.race([finished, new Promise((_, j) => setTimeout(() => j(new Error(`only ${got.length}/${expected} on ${topic}`)), timeoutMs))]);
-  } finally {
-    await consumer.disconnect();
-  }
-  return got;
-}
 
 async function waitFor(pred: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -90,7 +60,7 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
   it('stores every event once, dead-letters garbage and unknown schemas, and ignores redeliveries', async () => {
     const topic = `ovr-test-${randomUUID()}`;
     const dlqTopic = `${topic}-dlq`;
-    await createTopics(topic, dlqTopic);
+    await createTopics(brokers, [topic, dlqTopic]);
 
     // The edge: 500 events through the outbox.
     const events = Array.from({ length: 500 }, (_, i) =>
@@ -139,7 +109,7 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
     const page = await storage.search({ camera_id: 'cam-3', limit: 1000, offset: 0 });
     assert.equal(page.length, 100);
 
-    const dlq = await readAll(dlqTopic, 2);
+    const dlq = await readTopic(brokers, dlqTopic, 2);
     assert.equal(dlq.length, 2);
     assert.ok(
       dlq.every((m) => m.headers.reason && m.headers.source_topic === topic),
@@ -156,7 +126,7 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
     { skip: sharedSkip([CLIP03]) || ffmpegSkip() },
     async () => {
       const topic = `ovr-test-${randomUUID()}`;
-      await createTopics(topic, `${topic}-dlq`);
+      await createTopics(brokers, [topic, `${topic}-dlq`]);
       const cfg = join(tmp, 'e2e-config');
       mkdirSync(cfg, { recursive: true });
       writeFileSync(join(cfg, 'bus.yaml'), `enabled: true\nformat: json\ntopic: ${topic}\ndlq_topic: ${topic}-dlq\n`);

@@ -13,13 +13,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
 import { PlateEventCodec } from '../../src-pipeline/bus/codec.js';
 import { Outbox } from '../../src-pipeline/bus/outbox.js';
 import { createProducer, OutboxSender } from '../../src-pipeline/bus/outbox-sender.js';
 import { parseMessage } from '../../src-pipeline/bus/wire-format.js';
 import { OutboxSink } from '../../src-pipeline/sinks/outbox-sink.js';
 import { makeEvent } from '../api/support.js';
+import { createTopics, readTopic } from '../support/kafka.js';
 import { kafkaBrokers, kafkaSkip } from '../support/services.js';
 import { freePort } from '../support/tools.js';
 
@@ -29,56 +29,16 @@ const brokers = kafkaBrokers();
 const tmp = mkdtempSync(join(tmpdir(), 'ovr-kafka-outbox-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A fresh topic with several partitions, so per-camera order is really at stake. */
-async function createTopic(): Promise<string> {
-  const topic = `ovr-test-${randomUUID()}`;
-  const admin = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 1 }], waitForLeaders: true });
-  } finally {
-    await admin.disconnect();
-  }
-  return topic;
-}
-
-/** Reads `expected` messages from the start of `topic` (or fails after timeoutMs). */
-async function consumeAll(topic: string, expected: number, timeoutMs = 60_000): Promise<{ key: string; value: Buffer }[]> {
-  const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `test-${randomUUID()}` });
-  const got: { key: string; value: Buffer }[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let done!: () => void;
-    const finished = new Promise<void>((r) => (done = r));
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        got.push({ key: String(message.key), value: message.value! });
-        if (got.length >= expected) done();
-      },
-    });
-    await Promise.race([
-      finished,
-      new Promise((_, j) => setTimeout(() => j(new Error(`only ${got.length}/${expected} messages after ${timeoutMs} ms`)), timeoutMs)),
-    ]);
-    // A little longer: duplicates would show up here.
-    await new Promise((r) => setTimeout(r, 1000));
-  } finally {
-    await consumer.disconnect();
-  }
-  return got;
-}
-
 describe('outbox → Kafka (real broker)', { skip }, () => {
   it('publishes every event once, in order per camera, JSON-encoded', async () => {
-    const topic = await createTopic();
+    const topic = `ovr-test-${randomUUID()}`;
+    await createTopics(brokers, [topic], 4);
     const outbox = new Outbox(join(tmp, 'ok.sqlite'));
     const sender = new OutboxSender({ outbox, producer: createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic, batchSize: 200 });
     const sink = new OutboxSink(outbox, sender, { drainMs: 30_000 });
     const events = Array.from({ length: 2000 }, (_, i) => makeEvent({ plate: `KFK${i}`, camera_id: `cam-${i % 4}` }));
     for (const e of events) await sink.write({ event: e, images: {} });
-    const got = await consumeAll(topic, events.length);
+    const got = (await readTopic(brokers, topic, events.length, { settleMs: 1000 })).map((m) => ({ key: m.key, value: m.value! }));
     await sink.close();
     assert.equal(got.length, events.length);
     const ids = got.map((m) => (parseMessage(m.value) as { kind: 'json'; value: { event_id: string } }).value.event_id);
@@ -91,7 +51,8 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
   });
 
   it('keeps events in the outbox while the broker is unreachable; a later sender delivers them all', async () => {
-    const topic = await createTopic();
+    const topic = `ovr-test-${randomUUID()}`;
+    await createTopics(brokers, [topic], 4);
     const path = join(tmp, 'down.sqlite');
     const outbox = new Outbox(path);
     // Nothing listens on this port: the producer cannot connect.
@@ -116,7 +77,7 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
     assert.equal(reopened.stats().pending, events.length, 'nothing lost while the broker was away');
     const live = new OutboxSender({ outbox: reopened, producer: createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic });
     live.start();
-    const got = await consumeAll(topic, events.length);
+    const got = (await readTopic(brokers, topic, events.length, { settleMs: 1000 })).map((m) => ({ key: m.key, value: m.value! }));
     await live.stop(10_000);
     assert.equal(reopened.stats().pending, 0);
     reopened.close();
