@@ -14,7 +14,8 @@ import { hostname } from 'node:os';
 import type { CameraOut } from '../api/schemas.js';
 import type { CameraConfig } from '../common/cameras-config.js';
 import type { StoredEvent } from '../common/plate-event.js';
-import { defaultConfigDir } from '../config-loader.js';
+import { defaultConfigDir, loadBusConfig } from '../config-loader.js';
+import type { BusConfig } from '../common/bus-config.js';
 import type { PipelineLog } from '../pipeline/camera-pipeline.js';
 import type { PipelineConfigs } from '../pipeline/camera-runner.js';
 import { Supervisor, type CameraStatus } from '../pipeline/supervisor.js';
@@ -199,7 +200,7 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   checkBind(c.host, c.token);
   const dataDir = resolve(v['data-dir']);
   const imagesDir = join(dataDir, 'images');
-  const pipeline = v['no-pipeline'] ? null : await planPipeline(v, io);
+  const pipeline = v['no-pipeline'] ? null : await planPipeline(v, io, env);
   let storage: Storage;
   let sink: EventSink | undefined;
   let publish: ((e: StoredEvent) => void) | undefined;
@@ -209,6 +210,12 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
     const embedded = await createEmbeddedSink({ dataDir, log: pipeline.sinkLog, onStored: (e) => publish?.(e) });
     storage = embedded.storage;
     sink = embedded.sink;
+    if (pipeline.bus.enabled) {
+      // Kafka as well, through the durable outbox next to the store (config/bus.yaml).
+      const { createBusSink } = await import('../sinks/bus-sink.js');
+      const { FanoutSink } = await import('../sinks/fanout-sink.js');
+      sink = new FanoutSink([embedded.sink, createBusSink(pipeline.bus, dataDir, pipeline.sinkLog).sink], { log: pipeline.sinkLog });
+    }
   } else {
     const { openSqliteStorage } = await import('../store/sqlite.js');
     storage = await openSqliteStorage(join(dataDir, 'events.sqlite'));
@@ -255,12 +262,17 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
 interface PipelinePlan {
   cameras: CameraConfig[];
   configs: PipelineConfigs;
+  bus: BusConfig;
   log: PipelineLog;
   sinkLog: (level: 'info' | 'warn' | 'error', message: string, details?: object) => void;
 }
 
 /** Cameras (--source, --cameras, or the config folder's cameras.yaml) and configs, validated before anything starts. */
-async function planPipeline(v: { source?: string; cameras?: string; config?: string; 'log-level'?: string }, io: ServeIo): Promise<PipelinePlan> {
+async function planPipeline(
+  v: { source?: string; cameras?: string; config?: string; 'log-level'?: string },
+  io: ServeIo,
+  env: Record<string, string | undefined>,
+): Promise<PipelinePlan> {
   const { loadConfigs, makeLog, sourceCamera } = await import('./run.js');
   const { loadCamerasConfig } = await import('../ingest/cameras.js');
   if (v.source && v.cameras) throw new AlprError('USAGE', `give --source or --cameras, not both\n${SERVE_USAGE}`);
@@ -272,7 +284,7 @@ async function planPipeline(v: { source?: string; cameras?: string; config?: str
   const level =
     v['log-level'] === 'debug' ? 'debug' : v['log-level'] === 'error' || v['log-level'] === 'fatal' ? 'error' : v['log-level'] === 'warn' ? 'warn' : 'info';
   const log = makeLog(level, io.err);
-  return { cameras, configs, log, sinkLog: (l, m, d) => log(l, m, d as Record<string, unknown>) };
+  return { cameras, configs, bus: loadBusConfig(configDir, env), log, sinkLog: (l, m, d) => log(l, m, d as Record<string, unknown>) };
 }
 
 function cameraView(s: CameraStatus): CameraOut {

@@ -23,6 +23,7 @@ import { encodeConfluent } from '../../src-pipeline/bus/wire-format.js';
 import { openPostgresStorage, type PostgresStorage } from '../../src-pipeline/store/postgres.js';
 import { consumerCmd } from '../../src-pipeline/cli/consumer.js';
 import { runCmd } from '../../src-pipeline/cli/run.js';
+import { serveCmd } from '../../src-pipeline/cli/serve.js';
 import { makeEvent } from '../api/support.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
 import { createTopics, readTopic } from '../support/kafka.js';
@@ -165,4 +166,28 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
       assert.equal(final.deadLettered, 0);
     },
   );
+
+  it("serve publishes its cameras' events to Kafka as well as storing them", { skip: sharedSkip([CLIP03]) || ffmpegSkip() }, async () => {
+    const topic = `ovr-test-${randomUUID()}`;
+    await createTopics(brokers, [topic]);
+    const cfg = join(tmp, 'serve-config');
+    mkdirSync(cfg, { recursive: true });
+    writeFileSync(join(cfg, 'bus.yaml'), `enabled: true\nformat: json\ntopic: ${topic}\n`);
+    const stop = new AbortController();
+    const err: string[] = [];
+    const serving = serveCmd(['--data-dir', join(tmp, 'serve-data'), '--port', '0', '--source', CLIP03, '--config', cfg, '--log-level', 'warn'], {
+      out: () => {},
+      err: (l) => err.push(l),
+      signal: stop.signal,
+      env: { ...process.env, OVR_ALPR_KAFKA_BROKERS: brokers.join(',') },
+    });
+    try {
+      const got = await readTopic(brokers, topic, 2, { timeoutMs: 120_000, settleMs: 1000 });
+      const plates = got.map((m) => (JSON.parse(String(m.value)) as { plate: { normalized_text: string } }).plate.normalized_text).sort();
+      assert.deepEqual(plates, ['JLN390', 'JMH552'], err.join('\n'));
+    } finally {
+      stop.abort();
+    }
+    assert.equal(await serving, 0);
+  });
 });
