@@ -206,12 +206,12 @@ export async function runCmd(args: string[], io: RunIo): Promise<number> {
         `event ${e.plate.normalized_text} (${e.plate.confidence.toFixed(2)}) camera ${e.camera_id} track ${e.track_id ?? '-'} ${e.extras.direction ?? ''}`.trimEnd(),
       );
   };
+  const dataDir = v['data-dir'] ? resolve(v['data-dir']) : defaultDataDir(env);
   const sinks: EventSink[] = [];
   const closers: (() => Promise<void>)[] = [];
   const sinkLog = (level: 'info' | 'warn' | 'error', message: string, details?: object) => log(level, message, details as Record<string, unknown>);
   try {
     if (!v['no-store']) {
-      const dataDir = v['data-dir'] ? resolve(v['data-dir']) : defaultDataDir(env);
       // Printed as stored, with the image URLs the store gave them.
       const embedded = await createEmbeddedSink({ dataDir, log: sinkLog, onStored: print });
       sinks.push(embedded.sink);
@@ -220,7 +220,6 @@ export async function runCmd(args: string[], io: RunIo): Promise<number> {
     if (v['events-jsonl']) sinks.push(new JsonlSink({ path: resolve(v['events-jsonl']) }));
     if (bus.enabled) {
       const { createBusSink } = await import('../sinks/bus-sink.js');
-      const dataDir = v['data-dir'] ? resolve(v['data-dir']) : defaultDataDir(env);
       sinks.push(createBusSink(bus, dataDir, sinkLog).sink);
     }
   } catch (err) {

@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FfmpegFrameSource } from '../../src-pipeline/ingest/ffmpeg-source.js';
-import { createFrameSource, type Frame, type FrameSource } from '../../src-pipeline/ingest/index.js';
+import { createFrameSource } from '../../src-pipeline/ingest/index.js';
 import type { SourceState, SourceStats } from '../../src-pipeline/ingest/stats.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
 import { ffmpegSkip } from '../support/tools.js';
+import { collect } from '../support/frames.js';
 
 const CLIP = sharedDataDir('video', '04_uk_roundabout_theaiguys_license_plate.mp4');
 const CLIP_FRAMES = 140;
@@ -24,18 +25,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'ovr-alpr-ingest-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Reads until the source ends or `until` says stop; never holds on to the pixel buffers. */
-async function collect(src: FrameSource, until?: (f: Frame, n: number) => boolean | Promise<boolean>): Promise<Omit<Frame, 'image'>[] & { sizes: string[] }> {
-  const out = Object.assign([] as Omit<Frame, 'image'>[], { sizes: [] as string[] });
-  for await (const f of src) {
-    out.push({ index: f.index, ptsMs: f.ptsMs, capturedAt: f.capturedAt });
-    const size = `${f.image.width}x${f.image.height}:${f.image.data.length}`;
-    if (!out.sizes.includes(size)) out.sizes.push(size);
-    if (until && (await until(f, out.length))) break;
-  }
-  return out;
-}
 
 async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

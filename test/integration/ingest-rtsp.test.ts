@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { createFrameSource, type Frame, type FrameSource, type SourceSpec } from '../../src-pipeline/ingest/index.js';
+import { createFrameSource, type FrameSource, type SourceSpec } from '../../src-pipeline/ingest/index.js';
 import type { SourceState, SourceStats } from '../../src-pipeline/ingest/stats.js';
 import { rtspSkip, startRtspServer, type RtspServer } from '../support/rtsp.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
 import { ffmpegSkip, freePort } from '../support/tools.js';
+import { collect } from '../support/frames.js';
 
 const CLIP = sharedDataDir('video', '04_uk_roundabout_theaiguys_license_plate.mp4');
 const CLIP_FRAMES = 140;
@@ -48,18 +49,6 @@ async function waitFor(pred: () => boolean, ms: number): Promise<boolean> {
     await sleep(20);
   }
   return pred();
-}
-
-/** Reads until the source ends or `until` says stop; never holds on to the pixel buffers. */
-async function collect(src: FrameSource, until?: (f: Frame, n: number) => boolean | Promise<boolean>): Promise<Omit<Frame, 'image'>[] & { sizes: string[] }> {
-  const out = Object.assign([] as Omit<Frame, 'image'>[], { sizes: [] as string[] });
-  for await (const f of src) {
-    out.push({ index: f.index, ptsMs: f.ptsMs, capturedAt: f.capturedAt });
-    const size = `${f.image.width}x${f.image.height}:${f.image.data.length}`;
-    if (!out.sizes.includes(size)) out.sizes.push(size);
-    if (until && (await until(f, out.length))) break;
-  }
-  return out;
 }
 
 describe('ffmpeg RTSP source against a real RTSP server', { skip }, () => {

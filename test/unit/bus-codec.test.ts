@@ -4,6 +4,7 @@
  * evolution, dead-letter reasons). The registry here is an in-memory SchemaLookup; the real
  * REST client is tested against a real registry in test/integration/schema-registry.test.ts.
  */
+import { prng as rng } from '../../src-pipeline/store/synthetic.js';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import avro from 'avsc';
@@ -63,18 +64,6 @@ class MemoryRegistry implements SchemaLookup {
 }
 
 // ---- Events ---------------------------------------------------------------------------------
-
-/** A deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const UNICODE = [
   'İstanbul Köprüsü',
