@@ -246,12 +246,14 @@ export class FfmpegFrameSource implements FrameSource {
     let drained = false;
     try {
       for (;;) {
-        const frame = await this.queue.shift();
+        // The decoder can exit while frames are still held back behind a full queue (several
+        // small frames fit in one pipe chunk): once the queue is closed they come from here.
+        const frame = (await this.queue.shift()) ?? this.overflow.shift();
         if (!frame) {
           drained = true;
           return;
         }
-        this.refill();
+        if (!this.queue.closed) this.refill();
         this.framesOut++;
         this.outMeter.mark(performance.now());
         yield frame;

@@ -63,6 +63,23 @@ describe('ffmpeg frame source on a real clip', { skip }, () => {
     assert.ok(Math.abs(frames[10].ptsMs - 1000) < 1);
   });
 
+  it('a slow reader still gets every frame, including those held back when the decoder exits', { timeout: 60_000 }, async () => {
+    // Tiny frames put several in one pipe chunk, so the decoder finishes while frames are still
+    // held back behind a full queue: the end of the file must not cut them off.
+    const spec = { type: 'file' as const, source: CLIP, width: 64, height: 36 };
+    const fast = await collect(createFrameSource({ id: 'fast', ...spec }));
+    const slowSrc = createFrameSource({ id: 'slow', ...spec, queueCapacity: 1 });
+    const slow = await collect(slowSrc, async (f) => {
+      if (f.index % 10 === 0) await sleep(25);
+      return false;
+    });
+    assert.ok(Math.abs(fast.length - CLIP_FRAMES) <= 3, `got ${fast.length} frames`);
+    assert.equal(slow.length, fast.length);
+    slow.forEach((f, i) => assert.equal(f.index, i));
+    assert.equal(slowSrc.stats().drops, 0);
+    assert.equal(slowSrc.stats().framesIn, slow.length);
+  });
+
   it('stop() while the decoder is paused by backpressure ends promptly', { timeout: 30_000 }, async () => {
     const src = new FfmpegFrameSource({ id: 'paused', type: 'file', source: CLIP });
     const it = src[Symbol.asyncIterator]();
