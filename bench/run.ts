@@ -6,12 +6,16 @@ import { benchRecognize } from './recognize.js';
 import { benchStorage } from './storage.js';
 import { benchApi } from './api.js';
 import { benchPipeline } from './pipeline.js';
+import { benchBackend } from './backend.js';
+import { benchAlerts } from './alerts.js';
 
 const benches: Record<string, (args: string[]) => Promise<void>> = {
   recognize: benchRecognize,
   storage: benchStorage,
   api: benchApi,
   pipeline: benchPipeline,
+  backend: benchBackend,
+  alerts: benchAlerts,
 };
 
 const [name, ...rest] = process.argv.slice(2);

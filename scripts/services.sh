@@ -10,6 +10,8 @@
 #
 # No service named means all four. Everything (downloads, builds, data, logs, PID files) lives
 # under ${OVR_ALPR_SERVICES_HOME:-$HOME/.cache/ovr-alpr-services}. See scripts/README.md.
+# A second, private set: OVR_ALPR_SERVICES_INSTANCE=NAME KAFKA_PORT=… KAFKA_CONTROLLER_PORT=… (state
+# under instances/NAME, installs shared); for s3: S3_PORT, S3_MASTER_PORT, S3_VOLUME_PORT, S3_FILER_PORT.
 set -euo pipefail
 
 SVC_HOME=${OVR_ALPR_SERVICES_HOME:-$HOME/.cache/ovr-alpr-services}
@@ -41,10 +43,16 @@ READY_TIMEOUT=${READY_TIMEOUT:-120}
 ALL_SERVICES=(kafka registry postgres s3)
 DIST=$SVC_HOME/dist
 CACHE=$SVC_HOME/cache
-LOGS=$SVC_HOME/logs
-RUN=$SVC_HOME/run
-DATA=$SVC_HOME/data
-CONF=$SVC_HOME/conf
+# A named instance (OVR_ALPR_SERVICES_INSTANCE=NAME, with its own ports) keeps its data, logs,
+# config and PID files under instances/NAME and shares the installs: a fault test can stop and
+# start a private broker without disturbing the shared one other tests use.
+INSTANCE=${OVR_ALPR_SERVICES_INSTANCE:-}
+[[ "$INSTANCE" =~ ^[A-Za-z0-9._-]*$ ]] || { echo "[services] ERROR: OVR_ALPR_SERVICES_INSTANCE may hold only [A-Za-z0-9._-]" >&2; exit 2; }
+STATE=$SVC_HOME${INSTANCE:+/instances/$INSTANCE}
+LOGS=$STATE/logs
+RUN=$STATE/run
+DATA=$STATE/data
+CONF=$STATE/conf
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() {
@@ -465,10 +473,12 @@ start_s3() {
 }
 EOF
   chmod 600 "$CONF/s3/s3.json"
+  # -master.electionTimeout=2s: the single master elects itself in ~2 s instead of 10 after a
+  # restart, so writes work again within seconds (the S3 fault test restarts a private instance).
   log "s3: starting SeaweedFS on $HOST:$S3_PORT (master $S3_MASTER_PORT, volume $S3_VOLUME_PORT, filer $S3_FILER_PORT)"
   pid=$(spawn s3 "$WEED" server -dir="$DATA/s3" -ip="$HOST" -ip.bind="$HOST" \
     -master.port="$S3_MASTER_PORT" -volume.port="$S3_VOLUME_PORT" -filer.port="$S3_FILER_PORT" \
-    -volume.max=0 -volume.preStopSeconds=0 -master.volumeSizeLimitMB=64 -filer -filer.localSocket="$DATA/s3/filer.sock" \
+    -volume.max=0 -volume.preStopSeconds=0 -master.volumeSizeLimitMB=64 -master.electionTimeout=2s -filer -filer.localSocket="$DATA/s3/filer.sock" \
     -s3 -s3.port="$S3_PORT" -s3.config="$CONF/s3/s3.json" -s3.localSocket="$DATA/s3/s3.sock" \
     -s3.port.iceberg=0 -s3.port.lance=0)
   wait_until s3 "$pid" s3_ready
@@ -579,7 +589,7 @@ cmd_down() {
 }
 
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 

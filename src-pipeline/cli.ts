@@ -29,6 +29,9 @@ commands:
   api --database-url URL [--port N] [--host H] [--token-file F]
                                                       query API against PostgreSQL / TimescaleDB
   consumer [--database-url URL] [--brokers H:P,…]     backend storage consumer: Kafka → PostgreSQL, bad messages to the DLQ
+  alerts [--database-url URL] [--rules FILE]           backend alert engine: Kafka → rules, hotlists → email/Slack/webhook/SMS
+  alerts check --rules FILE --event JSON [--json]    which alert rules an event matches, and why (sends nothing)
+  backend up|down|status [--compose-file F] [--json]  launch/stop the compose/ backend, or check an existing one
   help                                                this text
 `;
 
@@ -66,6 +69,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await (await import('./cli/serve.js')).serveCmd(rest, io);
       case 'consumer':
         return await (await import('./cli/consumer.js')).consumerCmd(rest, io);
+      case 'alerts':
+        return await (await import('./cli/alerts.js')).alertsCmd(rest, io);
+      case 'backend':
+        return await (await import('./cli/backend.js')).backendCmd(rest, io);
       case 'api':
         return await (await import('./cli/serve.js')).apiCmd(rest, io);
       case undefined:

@@ -1,25 +1,88 @@
 /**
- * The console shell. It states what the console is for and nothing more: the screens named here
- * are built in later issues, and until then this page shows no data and offers no controls.
+ * The console shell: a left navigation bar and one screen at a time, chosen by the URL hash.
+ * Screens load their own data through the typed API client (api/client.ts).
  */
+import { useEffect, useRef } from 'react';
+import { AlertsScreen } from './screens/AlertsScreen';
+import { EventsScreen } from './screens/EventsScreen';
+import { HealthScreen } from './screens/HealthScreen';
+import { LiveScreen } from './screens/LiveScreen';
+import { SearchScreen } from './screens/SearchScreen';
+import { SettingsScreen } from './screens/SettingsScreen';
+import { ConnectionBadge } from './components/ConnectionBadge';
+import { hrefFor, useRoute, type ScreenId } from './router';
+
+const NAV: { id: ScreenId; label: string; key: string }[] = [
+  { id: 'live', label: 'Live', key: '1' },
+  { id: 'events', label: 'Events', key: '2' },
+  { id: 'search', label: 'Search', key: '3' },
+  { id: 'alerts', label: 'Alerts', key: '4' },
+  { id: 'health', label: 'Health', key: '5' },
+  { id: 'settings', label: 'Settings', key: '6' },
+];
+
 export function App() {
+  const route = useRoute();
+  const mainRef = useRef<HTMLElement>(null);
+
+  // Alt+1…6 jumps between screens, for operators who keep their hands on the keyboard.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      const item = NAV.find((n) => n.key === e.key);
+      if (!item) return;
+      e.preventDefault();
+      window.location.hash = hrefFor(item.id);
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  // Moving focus to the new screen's heading tells screen readers and keyboard users where they are.
+  useEffect(() => {
+    mainRef.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
+  }, [route.screen]);
+
   return (
-    <main className="shell">
-      <header>
-        <h1>OVR-ALPR Console</h1>
-        <p className="tagline">Automatic licence-plate recognition at the edge.</p>
-      </header>
-      <section aria-labelledby="plans">
-        <h2 id="plans">What this console will do</h2>
+    <div className="app">
+      <a className="skip-link" href="#main" onClick={(e) => (e.preventDefault(), mainRef.current?.focus())}>
+        Skip to content
+      </a>
+      <nav className="sidebar" aria-label="Screens">
+        <div className="brand">
+          OVR-ALPR <span>Console</span>
+        </div>
         <ul>
-          <li>Show live camera feeds with the plates and vehicles being tracked.</li>
-          <li>Search recognised plates by text, camera, site and time, including partial and fuzzy matches.</li>
-          <li>Manage alert rules and hotlists, and the channels that alerts are sent to.</li>
+          {NAV.map((n) => (
+            <li key={n.id}>
+              <a href={hrefFor(n.id)} aria-current={route.screen === n.id ? 'page' : undefined} title={`${n.label} (Alt+${n.key})`} data-screen={n.id}>
+                {n.label}
+              </a>
+            </li>
+          ))}
         </ul>
-        <p>
-          None of these screens exist yet. Recognition itself runs today from the <code>ovr-alpr</code> command line.
-        </p>
-      </section>
-    </main>
+        <ConnectionBadge />
+      </nav>
+      <main id="main" ref={mainRef} tabIndex={-1} className="content">
+        <Screen screen={route.screen} params={route.params} query={route.query} />
+      </main>
+    </div>
   );
+}
+
+function Screen({ screen, params, query }: { screen: ScreenId; params: string[]; query: URLSearchParams }) {
+  switch (screen) {
+    case 'live':
+      return <LiveScreen />;
+    case 'events':
+      return <EventsScreen eventId={params[0]} />;
+    case 'search':
+      return <SearchScreen query={query} />;
+    case 'alerts':
+      return <AlertsScreen />;
+    case 'health':
+      return <HealthScreen />;
+    case 'settings':
+      return <SettingsScreen />;
+  }
 }

@@ -2,8 +2,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AlertEngine } from '../alerts/engine.js';
+import type { SettingsContext } from '../settings/context.js';
 import type { Storage } from '../store/storage.js';
+import type { HealthOptions } from './health.js';
+import type { S3ImageAccess } from '../images/s3-images.js';
 import type { LiveHub } from './live.js';
+import type { PreviewHub } from './preview.js';
 import type { ApiMetrics } from './metrics.js';
 import type { CameraOut } from './schemas.js';
 
@@ -20,6 +25,16 @@ export interface ApiContext {
   startedAt: number;
   /** Status of the cameras this server's pipeline runs; absent when it runs none (`api`, `serve --no-pipeline`). */
   cameras?: () => CameraOut[];
+  /** Live camera previews (MJPEG, frame.jpg, overlay sockets); enabled only with a pipeline. */
+  preview?: PreviewHub;
+  /** Pictures in S3 (presigned GETs) and the edge's upload cache; absent when S3 is not configured. */
+  s3Images?: S3ImageAccess;
+  /** Backends /health checks besides the database (configured ones only). */
+  health?: HealthOptions;
+  /** Console settings (cameras file, retention, backend); absent on servers without them (`api`). */
+  settings?: SettingsContext;
+  /** Alert rules, hotlists and history (/alerts/*); absent when the server runs no alert engine. */
+  alerts?: AlertEngine;
 }
 
 /** Writes an audit entry; searches and plate lookups call it before answering. */

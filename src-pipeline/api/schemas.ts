@@ -108,6 +108,19 @@ const searchShape = {
     .describe('plate confidence at least this'),
   vehicle_type: text(32, 'vehicle type, e.g. car, truck').optional(),
   direction: text(32, 'direction of travel').optional(),
+  reviewed: z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('only events an operator marked reviewed (true) or not yet (false)'),
+  sort: z
+    .enum(['captured_at', 'confidence', 'plate', 'camera'], { error: 'must be captured_at, confidence, plate or camera' })
+    .optional()
+    .describe('result order; default captured_at (newest first)'),
+  order: z
+    .enum(['asc', 'desc'], { error: 'must be "asc" or "desc"' })
+    .optional()
+    .describe('default desc for captured_at and confidence, asc for plate and camera'),
 };
 
 export const SearchQuery = z.object({ ...searchShape, limit: limitParam(50, LIMITS.list), offset: offsetParam }).superRefine(orderedRange);
@@ -125,6 +138,23 @@ export const FuzzyQuery = z.object({
 export const CountsQuery = z
   .object({ ...timeRangeShape, bucket: z.enum(['hour', 'day'], { error: 'must be "hour" or "day"' }).default('hour').describe('bucket width') })
   .superRefine(orderedRange);
+
+/** PATCH /events/:event_id: an operator's correction and/or review mark. */
+export const ReviewBody = z
+  .object({
+    corrected_text: z
+      .string()
+      .max(32, { error: 'must be at most 32 characters' })
+      .refine((s) => /^[A-Za-z0-9][A-Za-z0-9 -]*$/.test(s.trim()) && s.replace(/[^A-Za-z0-9]/g, '').length <= 16, {
+        error: 'must be 1 to 16 letters or digits (spaces and dashes allowed between them)',
+      })
+      .nullable()
+      .optional()
+      .describe('the plate as it really reads; null withdraws a correction; the original read is kept'),
+    reviewed: z.boolean({ error: 'must be true or false' }).optional().describe('mark the event as checked by an operator'),
+    operator: z.string().trim().min(1).max(64, { error: 'must be at most 64 characters' }).optional().describe('who makes the change (shown and audited)'),
+  })
+  .refine((b) => b.corrected_text !== undefined || b.reviewed !== undefined, { error: 'give corrected_text and/or reviewed', path: ['corrected_text'] });
 
 export const AuditQuery = z.object({ limit: limitParam(50, LIMITS.audit), offset: offsetParam });
 
@@ -146,6 +176,18 @@ export const RootOut = z.object({
   links: z.record(z.string(), z.string()),
 });
 
+const HealthComponent = z.object({
+  status: z.enum(['ok', 'down', 'not_configured']),
+  /** A required component that is down makes /health answer 503. */
+  required: z.boolean(),
+  latency_ms: z.number().nullable(),
+  /** Why it is down (never carries credentials). */
+  error: z.string().nullable(),
+  /** What was checked: host:port, URL without credentials, bucket. */
+  target: z.string().nullable(),
+  checked_at: z.string().nullable(),
+});
+
 export const HealthOut = z.object({
   status: z.enum(['ok', 'degraded']),
   database: z.enum(['ok', 'down']),
@@ -153,6 +195,20 @@ export const HealthOut = z.object({
   version: z.string(),
   uptime_s: z.number(),
   live_clients: z.number().int(),
+  components: z
+    .object({ database: HealthComponent, kafka: HealthComponent, schema_registry: HealthComponent, s3: HealthComponent })
+    .describe('Per-component status; results are cached for a couple of seconds'),
+  /** The edge's S3 upload queue (absent when this server uploads nothing). */
+  image_uploads: z
+    .object({
+      pending: z.number().int(),
+      pending_bytes: z.number().int(),
+      failed_attempts: z.number().int(),
+      retrying: z.boolean(),
+      over_cap: z.boolean(),
+      last_error: z.string().nullable(),
+    })
+    .optional(),
 });
 
 export const StatsOut = z.object({
@@ -203,6 +259,10 @@ export const CameraOut = z.object({
   events: z.number().int(),
   width: z.number().int().nullable(),
   height: z.number().int().nullable(),
+  /** Median milliseconds per pipeline stage (decode, detect, ocr, …) over recent frames. */
+  stage_ms: z.record(z.string(), z.number()).optional(),
+  /** Frames decoded and waiting for the pipeline. */
+  queue_depth: z.number().int().optional(),
 });
 export type CameraOut = z.infer<typeof CameraOut>;
 export const CamerasOut = z.object({ pipeline: z.boolean(), cameras: z.array(CameraOut) });

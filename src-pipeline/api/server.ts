@@ -23,17 +23,27 @@ import type { StoredEvent } from '../common/plate-event.js';
 import { projectRoot } from '../paths.js';
 import type { Storage } from '../store/storage.js';
 import { authHook, isLoopbackHost, redactUrl } from './auth.js';
-import type { ApiApp, ApiContext } from './context.js';
+import { audit, type ApiApp, type ApiContext } from './context.js';
 import { ApiError, internalBody } from './errors.js';
 import { LiveHub } from './live.js';
 import type { CameraOut } from './schemas.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
+import { alertRoutes } from './routes/alerts.js';
+import type { AlertEngine } from '../alerts/engine.js';
 import { auditRoutes } from './routes/audit.js';
 import { eventRoutes } from './routes/events.js';
 import { imageRoutes } from './routes/images.js';
+import { evidenceRoutes } from './routes/evidence.js';
+import { frameRoutes } from './routes/frames.js';
 import { liveRoutes } from './routes/live.js';
+import { defaultUiDir, uiRoutes } from './routes/ui.js';
+import { PreviewHub } from './preview.js';
 import { metaRoutes } from './routes/meta.js';
 import { plateRoutes } from './routes/plates.js';
+import { settingsRoutes } from './routes/settings.js';
+import type { SettingsContext } from '../settings/context.js';
+import type { S3ImageAccess } from '../images/s3-images.js';
+import type { HealthOptions } from './health.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
@@ -60,6 +70,18 @@ export interface ApiServerOptions {
   defaultMetrics?: boolean;
   /** Camera status of the pipeline this server supervises (GET /cameras, camera metrics). */
   cameras?: () => CameraOut[];
+  /** Pictures in S3: presigned GETs for `s3://` image URLs, the upload cache, upload metrics. */
+  s3Images?: S3ImageAccess;
+  /** Backends /health checks besides the database (only configured ones). */
+  health?: HealthOptions;
+  /** Turns a camera's live-preview JPEGs on or off (the supervisor's setPreview); without it there are no frames. */
+  previewWatch?: (cameraId: string, on: boolean) => void;
+  /** The console build served at /ui/; OVR_ALPR_UI_DIR or dist/renderer unless given. */
+  uiDir?: string;
+  /** Settings routes (/settings/*) for the console; only `serve` gives them. */
+  settings?: SettingsContext;
+  /** Alert engine behind /alerts/* (rules, hotlists, history); no alert routes without it. */
+  alerts?: AlertEngine;
 }
 
 export interface ApiServer {
@@ -67,6 +89,8 @@ export interface ApiServer {
   /** Sends a newly stored event to every live-feed client. Never throws, never blocks. */
   publish(event: StoredEvent): void;
   hub: LiveHub;
+  /** Live preview: camera workers' JPEGs and frame reports go in here. */
+  preview: PreviewHub;
   metrics: ApiMetrics;
   /** Starts listening on the configured host and port; resolves to the base URL, e.g. http://127.0.0.1:8080. */
   listen(): Promise<string>;
@@ -124,6 +148,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const metrics = createMetrics({ defaultMetrics: opts.defaultMetrics, cameras: opts.cameras });
   const version = apiVersion();
   const hub = new LiveHub({ maxQueue: opts.liveQueue, metrics, version });
+  const preview = new PreviewHub({ setWatched: opts.previewWatch });
   const ctx: ApiContext = {
     storage: opts.storage,
     hub,
@@ -133,6 +158,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     imagesDir: opts.imagesDir,
     startedAt: Date.now(),
     cameras: opts.cameras,
+    s3Images: opts.s3Images,
+    health: { ...opts.health, s3: opts.health?.s3 ?? opts.s3Images },
+    preview,
+    settings: opts.settings,
+    alerts: opts.alerts,
   };
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -163,7 +193,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
 
   // Registered before the WebSocket plugin so it runs first: clients get 1001 (going away)
   // rather than a bare close when the server stops.
-  app.addHook('preClose', async () => hub.close());
+  app.addHook('preClose', async () => {
+    hub.close();
+    // Open MJPEG responses would otherwise keep close() waiting.
+    preview.close();
+  });
   // Clients only listen; a small maxPayload stops anyone pushing large frames at the server.
   await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
 
@@ -179,6 +213,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     app.addHook('onRequest', async (req, reply) => {
       // CORS preflights carry no credentials by design; @fastify/cors answers them.
       if (req.method === 'OPTIONS' && opts.cors) return;
+      // The console's static files (routes/ui.ts) hold no secrets; the page sends the token on its API calls.
+      if ((req.routeOptions.config as { public?: boolean } | undefined)?.public === true) return;
       await check(req, reply);
     });
   }
@@ -201,13 +237,20 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     auditRoutes(s, ctx);
     imageRoutes(s, ctx);
     liveRoutes(s, ctx);
+    frameRoutes(s, ctx);
+    evidenceRoutes(s, ctx);
+    if (ctx.settings) settingsRoutes(s, ctx.settings, (action, details) => audit(ctx, action, details));
+    alertRoutes(s, ctx);
   });
+
+  await uiRoutes(app, opts.uiDir ?? defaultUiDir());
 
   await app.ready();
 
   return {
     app,
     hub,
+    preview,
     metrics,
     publish: (event) => {
       try {

@@ -19,11 +19,13 @@ export interface OutboxSenderOptions {
   producer: Producer;
   codec: PlateEventCodec;
   topic?: string;
-  /** Rows per send; default 500. */
+  /** Rows per send; default 2,000 (a send costs a broker round trip with acks=all: small batches cap throughput). */
   batchSize?: number;
   backoff?: BackoffOptions;
   /** How long an idle sender waits before looking at the outbox again (enqueues nudge it sooner). */
   idleMs?: number;
+  /** How often acknowledged rows past the outbox's grace period are deleted; default 60 s. */
+  pruneEveryMs?: number;
   log?: BusLog;
 }
 
@@ -57,12 +59,15 @@ export class OutboxSender {
   private stopping = false;
   private connected = false;
   private wake: (() => void) | null = null;
+  private readonly pruneEveryMs: number;
+  private lastPrune = Date.now();
 
   constructor(private readonly opts: OutboxSenderOptions) {
     this.topic = opts.topic ?? PLATE_EVENTS_TOPIC;
-    this.batchSize = opts.batchSize ?? 500;
+    this.batchSize = opts.batchSize ?? 2000;
     this.backoff = new Backoff(opts.backoff ?? { initialMs: 250, maxMs: 10_000 });
     this.idleMs = opts.idleMs ?? 1000;
+    this.pruneEveryMs = opts.pruneEveryMs ?? 60_000;
     this.log = opts.log ?? (() => {});
   }
 
@@ -99,6 +104,11 @@ export class OutboxSender {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
+      // Without pruning, acknowledged rows would fill the outbox to its bound and stop the edge.
+      if (Date.now() - this.lastPrune >= this.pruneEveryMs) {
+        this.lastPrune = Date.now();
+        this.opts.outbox.prune();
+      }
       const rows = this.opts.outbox.pending(this.batchSize);
       if (rows.length === 0) {
         await this.sleep(this.idleMs);

@@ -99,8 +99,25 @@ export class Outbox {
     return pages * size;
   }
 
-  /** Commits the event; resolves only once it is on disk. Throws OUTBOX_FULL past maxBytes. */
+  /** Commits the event; returns only once it is on disk. Throws OUTBOX_FULL past maxBytes. */
   enqueue(event: PlateEvent): number {
+    this.checkRoom();
+    const info = this.s.insert.run(event.event_id, event.camera_id, JSON.stringify(event), this.now());
+    return Number(info.lastInsertRowid);
+  }
+
+  /**
+   * Commits the events in one transaction (one disk sync instead of one each: a synchronous
+   * commit costs ~2 ms here, which caps single enqueues near 500/s); all or none. Returns their seqs.
+   */
+  enqueueMany(events: readonly PlateEvent[]): number[] {
+    if (events.length === 0) return [];
+    this.checkRoom();
+    const at = this.now();
+    return this.db.transaction(() => events.map((e) => Number(this.s.insert.run(e.event_id, e.camera_id, JSON.stringify(e), at).lastInsertRowid)))();
+  }
+
+  private checkRoom(): void {
     if (this.bytes() >= this.maxBytes) {
       this.isFull = true;
       throw new AlprError(
@@ -113,8 +130,6 @@ export class Outbox {
       );
     }
     this.isFull = false;
-    const info = this.s.insert.run(event.event_id, event.camera_id, JSON.stringify(event), this.now());
-    return Number(info.lastInsertRowid);
   }
 
   /** The oldest unsent rows, in order. */

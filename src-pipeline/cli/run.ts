@@ -19,6 +19,7 @@ import { Supervisor, type CameraStatus } from '../pipeline/supervisor.js';
 import type { EventSink } from '../sinks/event-sink.js';
 import { FanoutSink } from '../sinks/fanout-sink.js';
 import { createEmbeddedSink } from '../sinks/index.js';
+import { openEmbeddedAlerts } from '../alerts/embedded.js';
 import { JsonlSink } from '../sinks/jsonl-sink.js';
 
 export interface RunIo {
@@ -213,7 +214,17 @@ export async function runCmd(args: string[], io: RunIo): Promise<number> {
   try {
     if (!v['no-store']) {
       // Printed as stored, with the image URLs the store gave them.
-      const embedded = await createEmbeddedSink({ dataDir, log: sinkLog, onStored: print });
+      // Alert rules see every stored event; submit() only queues, so it never holds up or loses the event.
+      const alerts = await openEmbeddedAlerts({ dataDir, configDir, env, log: sinkLog });
+      closers.push(() => alerts.close());
+      const embedded = await createEmbeddedSink({
+        dataDir,
+        log: sinkLog,
+        onStored: (e) => {
+          print(e);
+          alerts.submit(e);
+        },
+      });
       sinks.push(embedded.sink);
       closers.push(() => embedded.storage.close());
     }

@@ -15,11 +15,15 @@ import type { CameraOut } from '../api/schemas.js';
 import type { CameraConfig } from '../common/cameras-config.js';
 import type { StoredEvent } from '../common/plate-event.js';
 import { defaultConfigDir, loadBusConfig } from '../config-loader.js';
+import { busHealth } from '../api/health.js';
 import type { BusConfig } from '../common/bus-config.js';
 import type { PipelineLog } from '../pipeline/camera-pipeline.js';
 import type { PipelineConfigs } from '../pipeline/camera-runner.js';
 import { Supervisor, type CameraStatus } from '../pipeline/supervisor.js';
 import type { EventSink } from '../sinks/event-sink.js';
+import type { SettingsContext } from '../settings/context.js';
+import { loadConsoleSettings, privacyKey, retentionPolicy } from '../settings/console-settings.js';
+import { mkdirSync } from 'node:fs';
 
 /** Same shape as cli.ts's Io (declared here so cli.ts can import this module without a cycle). */
 export interface ServeIo {
@@ -118,6 +122,11 @@ function nonNegative(v: string | undefined, flag: string, whole: boolean, usage:
 interface Extra {
   imagesDir?: string;
   cameras?: ApiServerOptions['cameras'];
+  previewWatch?: ApiServerOptions['previewWatch'];
+  settings?: ApiServerOptions['settings'];
+  s3Images?: ApiServerOptions['s3Images'];
+  health?: ApiServerOptions['health'];
+  alerts?: ApiServerOptions['alerts'];
   /** Gets the server's live-feed publish once the server exists. */
   onServer?: (server: ApiServer) => void;
   /** Called once the server listens (starts background work such as retention). */
@@ -138,6 +147,11 @@ async function runUntilStopped(storage: Storage, c: Common, io: ServeIo, extra: 
       cors: c.cors,
       imagesDir: extra.imagesDir,
       cameras: extra.cameras,
+      previewWatch: extra.previewWatch,
+      settings: extra.settings,
+      s3Images: extra.s3Images,
+      health: extra.health,
+      alerts: extra.alerts,
       // Logs go to stderr as JSON lines; stdout is for the lines a person or script reads.
       logger: { level: c.logLevel, stream: process.stderr },
     });
@@ -189,25 +203,54 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   if (!v['data-dir']) throw new AlprError('USAGE', `serve needs --data-dir DIR\n${SERVE_USAGE}`);
   const c = commonSettings(v, env, SERVE_USAGE);
   const maxImageMb = nonNegative(v['max-image-mb'], 'max-image-mb', false, SERVE_USAGE);
-  const policy: RetentionSettings = {
-    max_age_days: nonNegative(v['retention-days'], 'retention-days', false, SERVE_USAGE),
-    max_events: nonNegative(v['max-events'], 'max-events', true, SERVE_USAGE),
-    max_image_bytes: maxImageMb === undefined ? undefined : Math.floor(maxImageMb * 1024 * 1024),
-  };
-  const intervalMin = nonNegative(v['retention-interval-min'], 'retention-interval-min', false, SERVE_USAGE) ?? 60;
+  const dataDir = resolve(v['data-dir']);
+  // Retention and privacy saved from the console (Settings); retention flags win over the file.
+  const saved = loadConsoleSettings(dataDir);
+  const retentionFlags = v['retention-days'] !== undefined || v['max-events'] !== undefined || v['max-image-mb'] !== undefined;
+  const policy: RetentionSettings = retentionFlags
+    ? {
+        max_age_days: nonNegative(v['retention-days'], 'retention-days', false, SERVE_USAGE),
+        max_events: nonNegative(v['max-events'], 'max-events', true, SERVE_USAGE),
+        max_image_bytes: maxImageMb === undefined ? undefined : Math.floor(maxImageMb * 1024 * 1024),
+      }
+    : retentionPolicy(saved);
+  const intervalMin = nonNegative(v['retention-interval-min'], 'retention-interval-min', false, SERVE_USAGE) ?? saved.retention.interval_min;
   if (intervalMin <= 0) throw new AlprError('USAGE', `--retention-interval-min must be > 0\n${SERVE_USAGE}`);
   // Before any camera, store or spool is opened: a refused bind must leave nothing behind.
   checkBind(c.host, c.token);
-  const dataDir = resolve(v['data-dir']);
   const imagesDir = join(dataDir, 'images');
   const pipeline = v['no-pipeline'] ? null : await planPipeline(v, io, env);
+  let sqliteOptions: { privacy?: { key: Buffer } } = {};
+  if (saved.privacy.hash_plates) {
+    mkdirSync(dataDir, { recursive: true });
+    sqliteOptions = { privacy: { key: privacyKey(dataDir) } };
+  }
+  // Alert engine (rules, hotlists, history in <data-dir>/alerts.sqlite), opened before the sink so it sees every stored event, spool replays included.
+  const { openEmbeddedAlerts } = await import('../alerts/embedded.js');
+  const alerts = await openEmbeddedAlerts({
+    dataDir,
+    configDir: v.config ? resolve(v.config) : defaultConfigDir(),
+    imagesDir,
+    env,
+    log: (l, m, d) => io.err(JSON.stringify({ time: new Date().toISOString(), level: l, msg: m, ...d })),
+  });
   let storage: Storage;
   let sink: EventSink | undefined;
   let publish: ((e: StoredEvent) => void) | undefined;
+  let server: ApiServer | undefined;
   if (pipeline) {
     const { createEmbeddedSink } = await import('../sinks/index.js');
     // Events reach live-feed clients once stored, with their image URLs.
-    const embedded = await createEmbeddedSink({ dataDir, log: pipeline.sinkLog, onStored: (e) => publish?.(e) });
+    const embedded = await createEmbeddedSink({
+      dataDir,
+      log: pipeline.sinkLog,
+      onStored: (e) => {
+        publish?.(e);
+        // Alert rules see every stored event; submit() only queues, so it never holds up or loses the event.
+        alerts.submit(e);
+      },
+      sqlite: sqliteOptions,
+    });
     storage = embedded.storage;
     sink = embedded.sink;
     if (pipeline.bus.enabled) {
@@ -218,8 +261,23 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
     }
   } else {
     const { openSqliteStorage } = await import('../store/sqlite.js');
-    storage = await openSqliteStorage(join(dataDir, 'events.sqlite'));
+    storage = await openSqliteStorage(join(dataDir, 'events.sqlite'), sqliteOptions);
   }
+  // Pictures to S3 when config/images.yaml enables it: cached locally first, uploaded in the background.
+  const { setupImages } = await import('../images/s3-images.js');
+  const s3Images = await setupImages({
+    configDir: v.config ? resolve(v.config) : defaultConfigDir(),
+    env,
+    dataDir,
+    uploads: Boolean(pipeline),
+    privacy: saved.privacy.hash_plates,
+    log: pipeline?.sinkLog,
+  }).catch(async (err: unknown) => {
+    await sink?.close();
+    await storage.close();
+    throw err;
+  });
+  if (s3Images && sink) sink = s3Images.wrap(sink);
   let scheduler: RetentionScheduler | undefined;
   if (retentionEnabled(policy)) {
     try {
@@ -239,12 +297,38 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   }
   let supervisor: Supervisor | undefined;
   if (pipeline && sink) {
-    supervisor = new Supervisor({ cameras: pipeline.cameras, configs: pipeline.configs, sink, log: pipeline.log, host: hostname() });
+    supervisor = new Supervisor({
+      cameras: pipeline.cameras,
+      configs: pipeline.configs,
+      sink,
+      log: pipeline.log,
+      host: hostname(),
+      // Live view: overlay boxes always flow (small); JPEGs only while the console watches a camera.
+      onFrame: (id, report) => server?.preview.overlay(id, report),
+      onJpeg: (id, jpeg) => server?.preview.jpeg(id, jpeg),
+    });
   }
+  const configDir = v.config ? resolve(v.config) : defaultConfigDir();
+  const settings: SettingsContext = {
+    camerasFile: v.source ? null : v.cameras ? resolve(v.cameras) : join(configDir, 'cameras.yaml'),
+    configDir,
+    dataDir,
+    env,
+    retentionFlags,
+    live: supervisor ? { upsert: (cam, previousId) => supervisor.upsertCamera(cam, previousId), remove: (id) => supervisor.removeCamera(id) } : undefined,
+  };
   return runUntilStopped(storage, c, io, {
     imagesDir,
+    settings,
+    s3Images: s3Images?.access,
+    health: busHealth(pipeline?.bus),
+    alerts: alerts.engine,
     cameras: supervisor ? () => supervisor.status().map(cameraView) : undefined,
-    onServer: (server) => (publish = server.publish),
+    previewWatch: supervisor ? (id, on) => void supervisor.setPreview(id, on) : undefined,
+    onServer: (s) => {
+      server = s;
+      publish = s.publish;
+    },
     onListening: () => {
       scheduler?.start(intervalMin * 60_000);
       supervisor?.start();
@@ -254,6 +338,8 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
       // Cameras first: tracks in view are finalized and their events stored before the store closes.
       await supervisor?.stop();
       await sink?.close();
+      await alerts.close();
+      await s3Images?.close();
       scheduler?.stop();
     },
   });
@@ -306,6 +392,8 @@ function cameraView(s: CameraStatus): CameraOut {
     events: p?.events ?? 0,
     width: src?.width ?? null,
     height: src?.height ?? null,
+    stage_ms: p?.stage_ms ?? {},
+    queue_depth: src ? Math.max(0, src.framesIn - src.framesOut - src.drops) : 0,
   };
 }
 
@@ -317,6 +405,16 @@ export async function apiCmd(args: string[], io: ServeIo): Promise<number> {
   const c = commonSettings(v, env, API_USAGE);
   // Loaded only here: `serve` users need neither pg nor its connection pool.
   const { openPostgresStorage } = await import('../store/postgres.js');
+  // Read before the store opens: a bad config/images.yaml or bus.yaml fails without side effects.
+  const configDir = env.OVR_ALPR_CONFIG_DIR ? resolve(env.OVR_ALPR_CONFIG_DIR) : defaultConfigDir();
+  const health = busHealth(loadBusConfig(configDir, env));
+  const { setupImages } = await import('../images/s3-images.js');
+  const s3Images = await setupImages({ configDir, env, uploads: false });
   const storage = await openPostgresStorage(url);
-  return runUntilStopped(storage, c, io, {});
+  const { openApiAlerts } = await import('../alerts/embedded.js');
+  const alerts = await openApiAlerts({ databaseUrl: url, configDir, env }).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
+  });
+  return runUntilStopped(storage, c, io, { s3Images: s3Images?.access, health, alerts: alerts.engine, beforeClose: () => alerts.close() });
 }

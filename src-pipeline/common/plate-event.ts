@@ -33,6 +33,8 @@ export const PlateEvent = z.object({
       direction: nullableString(32),
       quality_score: z.number().min(0).max(1).nullable().default(null),
       frame_number: z.number().int().min(0).nullable().default(null),
+      /** Confidence of each character of plate.normalized_text (from the multi-frame vote), for the operator's event page. */
+      char_confidences: z.array(z.number().min(0).max(1)).max(16).nullable().default(null),
     })
     .prefault({}),
 });
@@ -44,11 +46,28 @@ export type PlateEventInput = z.input<typeof PlateEvent>;
  * A stored event: the event plus when the store received it. With the privacy switch on, a
  * plate that matches no hotlist comes back as its keyed hash (`#` + 64 hex digits).
  */
+/**
+ * An operator's review of a stored event: a corrected plate (beside the original read, which
+ * is never overwritten) and whether the event was checked, each with who and when.
+ */
+export const EventReview = z.object({
+  corrected_text: z.string().max(80).nullable(),
+  corrected_normalized: z.string().max(80).nullable(),
+  corrected_by: z.string().max(128).nullable(),
+  corrected_at: z.iso.datetime({ offset: true }).nullable(),
+  reviewed: z.boolean(),
+  reviewed_by: z.string().max(128).nullable(),
+  reviewed_at: z.iso.datetime({ offset: true }).nullable(),
+});
+export type EventReview = z.infer<typeof EventReview>;
+
 export const StoredEvent = PlateEvent.extend({
   plate: PlateEvent.shape.plate.extend({
     text: z.string().min(1).max(80),
     normalized_text: z.string().regex(/^([A-Z0-9]{1,16}|#[0-9a-f]{64})$/, 'upper-case letters and digits, or a privacy hash'),
   }),
   created_at: z.iso.datetime({ offset: true }),
+  /** Present once an operator corrected or reviewed the event. */
+  review: EventReview.optional(),
 });
 export type StoredEvent = z.infer<typeof StoredEvent>;

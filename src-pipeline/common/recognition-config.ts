@@ -40,6 +40,14 @@ export const RecognitionConfig = z
     /** Vote weight of the second OCR model relative to one view of the first. */
     second_opinion_weight: z.number().min(0).max(5).default(1),
     max_plates: z.number().int().positive().default(12),
+    /**
+     * onnxruntime execution provider: cpu (every build), or cuda / tensorrt on NVIDIA GPUs
+     * (Jetson included), which need an onnxruntime-node built with them; CPU stays the fallback
+     * for operators those providers do not take.
+     */
+    execution_provider: z.enum(['cpu', 'cuda', 'tensorrt']).default('cpu'),
+    /** GPU index for cuda / tensorrt. */
+    gpu_device_id: z.number().int().min(0).max(15).default(0),
   })
   .strict();
 

@@ -20,6 +20,8 @@ export interface EnrichInput {
   emittedAtMs: number;
   qualityScore: number | null;
   frameNumber: number | null;
+  /** Per-character confidences of `text` (the vote's); kept when they line up with `normalized`. */
+  charConfidences?: readonly number[] | null;
   direction?: string | null;
   vehicleType?: string | null;
   roi?: string | null;
@@ -33,6 +35,16 @@ export interface EnrichDeps {
 }
 
 const clamp01 = (x: number): number => Math.min(1, Math.max(0, x));
+
+/**
+ * The confidences of the characters that survive normalisation (spaces and dashes dropped),
+ * rounded to 3 places; null when they do not line up one to one with `normalized`.
+ */
+function alignedConfidences(text: string, normalized: string, conf: readonly number[] | null | undefined): number[] | null {
+  if (!conf || conf.length !== [...text].length) return null;
+  const kept = [...text].flatMap((ch, i) => (/[A-Z0-9]/i.test(ch) ? [Math.round(clamp01(conf[i]) * 1000) / 1000] : []));
+  return kept.length === normalized.length && kept.length <= 16 ? kept : null;
+}
 
 export function buildPlateEvent(input: EnrichInput, deps: EnrichDeps, eventId: string = deps.newId()): PlateEvent {
   const raw: PlateEventInput = {
@@ -51,6 +63,7 @@ export function buildPlateEvent(input: EnrichInput, deps: EnrichDeps, eventId: s
       direction: input.direction ?? null,
       quality_score: input.qualityScore === null ? null : clamp01(input.qualityScore),
       frame_number: input.frameNumber === null ? null : Math.max(0, Math.trunc(input.frameNumber)),
+      char_confidences: alignedConfidences(input.text, input.normalized, input.charConfidences),
     },
   };
   const parsed = PlateEvent.safeParse(raw);

@@ -96,6 +96,7 @@ export class EventProcessor {
         text: consensus.text,
         normalized: verdict.normalized,
         confidence: consensus.confidence,
+        charConfidences: consensus.charConfidences,
         region: verdict.region,
         capturedAtMs: bestShot.capturedAtMs,
         emittedAtMs: this.deps.now(),

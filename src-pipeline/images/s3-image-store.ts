@@ -234,6 +234,33 @@ export class S3ImageStore implements ImageStore {
     return this.urlPrefix + key;
   }
 
+  /** The `s3://bucket/key` URL put() gives for a key (no request): lets a caller name an object before it is uploaded. */
+  urlOfKey(key: string): string {
+    return this.urlPrefix + key;
+  }
+
+  /**
+   * One cheap signed request (HEAD bucket), no retries, limited to `timeoutMs`: for health
+   * checks. Resolves when the server answered and the bucket exists; rejects with an AlprError
+   * (message scrubbed of the secret) otherwise.
+   */
+  async ping(timeoutMs = 2_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new AlprError('STORAGE_UNAVAILABLE', `S3 at ${this.endpoint}: no answer within ${timeoutMs} ms`, { retriable: true })),
+        timeoutMs,
+      );
+      timer.unref?.();
+    });
+    try {
+      const exists = await Promise.race([this.call(`check bucket ${this.bucket}`, () => this.client.bucketExists(this.bucket), 1), timeout]);
+      if (!exists) throw new AlprError('STORAGE_FAILED', `S3 bucket ${this.bucket} does not exist at ${this.endpoint}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** The object key a URL names, or null when it is not this store's (other bucket, unsafe, not the day layout). */
   keyOf(url: string): string | null {
     if (typeof url !== 'string' || url.includes('\0') || url.includes('\\') || !url.startsWith(this.urlPrefix)) return null;
@@ -334,7 +361,8 @@ export class S3ImageStore implements ImageStore {
 
   // ---- internals ----
 
-  private async ensureBucket(): Promise<void> {
+  /** Checks the bucket and creates it when missing (and createBucket allows): open() does this unless checkBucket is off. */
+  async ensureBucket(): Promise<void> {
     const exists = await this.call(`check bucket ${this.bucket}`, () => this.client.bucketExists(this.bucket));
     if (exists) return;
     if (!this.opts.createBucket) throw new AlprError('STORAGE_FAILED', `S3 bucket ${this.bucket} does not exist at ${this.endpoint} (createBucket is off)`);

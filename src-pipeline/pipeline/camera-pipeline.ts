@@ -68,12 +68,19 @@ export interface CameraPipelineOptions {
   host?: string | null;
 }
 
-/** One frame's outcome, for live overlays. */
+/** One frame's outcome, for live overlays. Boxes are in pixels of the `w`×`h` frame. */
 export interface FrameReport {
   index: number;
   analyzed: boolean;
+  w: number;
+  h: number;
   tracks: { id: number; box: Box; type: string | null; plate: string | null; confidence: number }[];
+  /** Plates found recently on the tracks in view, with that read (not the vote) and its confidence. */
+  plates: { track_id: number; box: Box; text: string; confidence: number }[];
 }
+
+/** Frames a plate box stays on the overlay after its read: reads are sparse, and a flickering box helps nobody. */
+const PLATE_OVERLAY_FRAMES = 15;
 
 export interface PipelineStats {
   camera_id: string;
@@ -123,7 +130,7 @@ export class CameraPipeline {
    * Runs until the source ends (or its iteration is stopped), then finalizes every track
    * still in view and waits for their events to be handed on.
    */
-  async run(source: AsyncIterable<Frame>, onFrame?: (r: FrameReport) => void): Promise<PipelineStats> {
+  async run(source: AsyncIterable<Frame>, onFrame?: (r: FrameReport, image: RgbImage) => void): Promise<PipelineStats> {
     let reading: Promise<void> = Promise.resolve();
     for await (const frame of source) {
       const t0 = performance.now();
@@ -151,7 +158,7 @@ export class CameraPipeline {
       const live = vehicles ? this.track(vehicles, frame) : [];
       this.timer.add('track', performance.now() - t1);
       reading = this.readTracks(frame, live);
-      onFrame?.(this.report(frame.index, vehicles !== null, live));
+      onFrame?.(this.report(frame, vehicles !== null, live), frame.image);
     }
     await reading;
     for (const state of this.tracks.values()) this.finalize(state);
@@ -271,6 +278,7 @@ export class CameraPipeline {
       return;
     }
     s.misses = 0;
+    s.lastPlate = { box: plate.box, text: plate.text, confidence: plate.confidence, frameIndex: frame.index };
     const sharpness = laplacianVariance(cropImage(frame.image, plate.box));
     if (sharpness < cfg.min_plate_sharpness) {
       // Blurred frames read wrong more often than they read right; a sharper one will come.
@@ -344,14 +352,22 @@ export class CameraPipeline {
     }
   }
 
-  private report(index: number, analyzed: boolean, live: TrackOutput[]): FrameReport {
+  private report(frame: Frame, analyzed: boolean, live: TrackOutput[]): FrameReport {
+    const plates: FrameReport['plates'] = [];
+    for (const t of live) {
+      const p = this.tracks.get(t.id)?.lastPlate;
+      if (p && frame.index - p.frameIndex <= PLATE_OVERLAY_FRAMES) plates.push({ track_id: t.id, box: p.box, text: p.text, confidence: p.confidence });
+    }
     return {
-      index,
+      index: frame.index,
       analyzed,
+      w: frame.image.width,
+      h: frame.image.height,
       tracks: live.map((t) => {
         const c = this.tracks.get(t.id)?.vote.consensus();
         return { id: t.id, box: t.box, type: VEHICLE_CLASSES[t.classId] ?? null, plate: c?.text || null, confidence: c?.confidence ?? 0 };
       }),
+      plates,
     };
   }
 }

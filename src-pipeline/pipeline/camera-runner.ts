@@ -12,6 +12,7 @@ import { cameraToSourceSpec } from '../ingest/cameras.js';
 import { createFrameSource, type FrameSource } from '../ingest/index.js';
 import type { SourceStats } from '../ingest/stats.js';
 import type { CapturedEvent } from '../sinks/event-sink.js';
+import type { RgbImage } from '../vision/image.js';
 import { Recognizer } from '../vision/recognizer.js';
 import { CameraPipeline, type FrameReport, type PipelineLog, type PipelineStats } from './camera-pipeline.js';
 
@@ -26,7 +27,8 @@ export interface CameraRunOptions {
   camera: CameraConfig;
   configs: PipelineConfigs;
   emit: (captured: CapturedEvent) => Promise<void>;
-  onFrame?: (report: FrameReport) => void;
+  /** Every frame's overlay report and its image (frames are never reused, so the image may be kept). */
+  onFrame?: (report: FrameReport, image: RgbImage) => void;
   log?: PipelineLog;
   host?: string | null;
 }

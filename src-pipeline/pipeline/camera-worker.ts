@@ -8,6 +8,7 @@ import { AlprError } from '../common/errors.js';
 import '../ingest/index.js';
 import type { CapturedEvent } from '../sinks/event-sink.js';
 import { startCamera } from './camera-runner.js';
+import { PreviewEncoder } from './preview-encoder.js';
 import type { SupervisorMessage, WorkerInit, WorkerMessage } from './worker-protocol.js';
 
 function requirePort(): NonNullable<typeof parentPort> {
@@ -37,6 +38,15 @@ function emit(c: CapturedEvent): Promise<void> {
 
 let stopRequested = false;
 let stop: (() => Promise<void>) | undefined;
+let previewErrors = 0;
+const preview = new PreviewEncoder({
+  // The JPEG's bytes move to the main thread without a copy.
+  onJpeg: (j) => port.postMessage({ type: 'jpeg', ...j } satisfies WorkerMessage, [j.data.buffer as ArrayBuffer]),
+  onError: (err) => {
+    // One line, not one per frame: a preview that cannot encode is not worth a flood of logs.
+    if (previewErrors++ === 0) post({ type: 'log', level: 'warn', message: 'live preview JPEG could not be encoded', details: { error: String(err) } });
+  },
+});
 
 port.on('message', (m: SupervisorMessage) => {
   if (m.type === 'ack') {
@@ -44,6 +54,8 @@ port.on('message', (m: SupervisorMessage) => {
     acks.delete(m.seq);
     if (m.error) a?.reject(new Error(m.error));
     else a?.resolve();
+  } else if (m.type === 'preview') {
+    preview.setWatched(m.on);
   } else if (m.type === 'stop') {
     stopRequested = true;
     void stop?.();
@@ -59,7 +71,8 @@ async function main(): Promise<void> {
     host: init.host,
     emit,
     log: (level, message, details) => post({ type: 'log', level, message, details }),
-    onFrame: (report) => {
+    onFrame: (report, image) => {
+      preview.offer(report.index, image);
       const now = performance.now();
       if (now - lastReport < minGapMs) return;
       lastReport = now;

@@ -12,6 +12,7 @@ import { Backoff, type BackoffOptions } from '../ingest/backoff.js';
 import type { EventSink } from '../sinks/event-sink.js';
 import type { FrameReport, PipelineLog } from './camera-pipeline.js';
 import type { CameraRunResult, PipelineConfigs } from './camera-runner.js';
+import type { PreviewJpeg } from './preview-encoder.js';
 import type { SupervisorMessage, WireImages, WorkerInit, WorkerMessage } from './worker-protocol.js';
 
 export type CameraState = 'starting' | 'running' | 'restarting' | 'finished' | 'failed' | 'stopped';
@@ -44,6 +45,8 @@ export interface SupervisorOptions {
   onEvent?: (event: PlateEvent) => void;
   onFrame?: (cameraId: string, report: FrameReport) => void;
   frameReportsPerSecond?: number;
+  /** Preview JPEGs of cameras someone watches (see setPreview). */
+  onJpeg?: (cameraId: string, jpeg: PreviewJpeg) => void;
 }
 
 export const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 10 * 60_000, backoff: { initialMs: 1000, maxMs: 30_000 } };
@@ -66,6 +69,10 @@ class CameraSlot {
   restartTimes: number[] = [];
   backoff: Backoff;
   timer: NodeJS.Timeout | null = null;
+  /** Set when this one camera is being stopped (removed or replaced from the console). */
+  stopRequested = false;
+  /** Whether someone watches this camera's preview; survives worker restarts. */
+  preview = false;
   finished!: Promise<void>;
   private resolveFinished!: () => void;
 
@@ -89,6 +96,7 @@ export class Supervisor {
   private readonly policy: RestartPolicy;
   private readonly log: PipelineLog;
   private stopping = false;
+  private started = false;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.policy = opts.restart ?? DEFAULT_RESTART;
@@ -97,7 +105,55 @@ export class Supervisor {
   }
 
   start(): void {
+    this.started = true;
     for (const slot of this.slots) this.spawn(slot);
+  }
+
+  /**
+   * Applies an edited camera while running: the old worker (if any) is stopped (its tracks
+   * finalized), then the new config starts, with a fresh restart budget. A disabled camera
+   * is just stopped and dropped.
+   */
+  async upsertCamera(camera: CameraConfig, previousId = camera.id): Promise<void> {
+    if (this.stopping) return;
+    // Someone watching the old camera's preview keeps watching the edited one.
+    const watched = this.slots.find((s) => s.camera.id === previousId)?.preview ?? false;
+    await this.removeCamera(previousId);
+    if (camera.id !== previousId) await this.removeCamera(camera.id);
+    if (!camera.enabled || this.stopping) return;
+    const slot = new CameraSlot(camera, this.policy);
+    slot.preview = watched;
+    this.slots.push(slot);
+    if (this.started) this.spawn(slot);
+  }
+
+  /** Stops one camera and forgets it; false when no camera has that id. */
+  async removeCamera(id: string, graceMs = 15_000): Promise<boolean> {
+    const slot = this.slots.find((s) => s.camera.id === id);
+    if (!slot) return false;
+    slot.stopRequested = true;
+    if (slot.timer) {
+      clearTimeout(slot.timer);
+      slot.timer = null;
+      slot.settle('stopped');
+    }
+    if (!slot.worker && slot.status.state !== 'finished' && slot.status.state !== 'failed') slot.settle('stopped');
+    slot.worker?.postMessage({ type: 'stop' } satisfies SupervisorMessage);
+    const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+    if ((await Promise.race([slot.finished, grace])) === 'timeout') await slot.worker?.terminate();
+    await slot.finished;
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    return true;
+  }
+
+  /** Turns JPEG previews of one camera on or off; false when no camera has that id. */
+  setPreview(id: string, on: boolean): boolean {
+    const slot = this.slots.find((s) => s.camera.id === id);
+    if (!slot) return false;
+    slot.preview = on;
+    slot.worker?.postMessage({ type: 'preview', on } satisfies SupervisorMessage);
+    return true;
   }
 
   status(): CameraStatus[] {
@@ -146,12 +202,16 @@ export class Supervisor {
         case 'ready':
           slot.status.state = 'running';
           slot.backoff.connected(Date.now());
+          if (slot.preview) worker.postMessage({ type: 'preview', on: true } satisfies SupervisorMessage);
           break;
         case 'event':
           void this.take(worker, slot.camera.id, m.seq, m.event, m.images, m.update);
           break;
         case 'frame':
           this.opts.onFrame?.(slot.camera.id, m.report);
+          break;
+        case 'jpeg':
+          this.opts.onJpeg?.(slot.camera.id, { index: m.index, w: m.w, h: m.h, data: m.data });
           break;
         case 'stats':
           slot.status.latest = m.result;
@@ -175,11 +235,11 @@ export class Supervisor {
       if (result) {
         slot.status.result = result;
         slot.status.latest = { pipeline: result.pipeline, source: result.source };
-        slot.settle(this.stopping ? 'stopped' : 'finished');
+        slot.settle(this.stopping || slot.stopRequested ? 'stopped' : 'finished');
         return;
       }
       slot.status.lastError = failure ?? `worker exited with code ${code}`;
-      if (this.stopping) return slot.settle('stopped');
+      if (this.stopping || slot.stopRequested) return slot.settle('stopped');
       this.restartOrGiveUp(slot);
     });
   }

@@ -36,6 +36,8 @@ export class TrackState {
   eventId: string | null = null;
   /** Set once the track was finalized (emitted, rejected or duplicate). */
   done = false;
+  /** The latest plate found on this vehicle, for live overlays (not used for the event). */
+  lastPlate: { box: Box; text: string; confidence: number; frameIndex: number } | null = null;
 
   constructor(
     readonly id: number,

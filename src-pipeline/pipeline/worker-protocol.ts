@@ -26,9 +26,15 @@ export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'event'; seq: number; event: PlateEvent; images: WireImages; update: boolean }
   | { type: 'frame'; report: FrameReport }
+  /** A downscaled JPEG of frame `index`, sent only while the supervisor asked for previews. */
+  | { type: 'jpeg'; index: number; w: number; h: number; data: Uint8Array }
   | { type: 'stats'; result: Omit<CameraRunResult, 'wallMs'> }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string; details?: Record<string, unknown> }
   | { type: 'done'; result: CameraRunResult }
   | { type: 'failed'; error: string; code?: string };
 
-export type SupervisorMessage = { type: 'ack'; seq: number; error?: string } | { type: 'stop' };
+export type SupervisorMessage =
+  | { type: 'ack'; seq: number; error?: string }
+  | { type: 'stop' }
+  /** Turns JPEG previews on (someone watches this camera) or off. */
+  | { type: 'preview'; on: boolean };

@@ -10,7 +10,7 @@ export function storedPlate(e: PlateEvent, privacy: PlatePrivacy | null): Stored
 }
 
 /**
- * Values of the plate_events columns from camera_id to direction, in schema order. Each store
+ * Values of the plate_events columns from camera_id to char_confidences, in schema order. Each store
  * adds its own leading (event_id, captured_at in its time encoding) and trailing columns.
  */
 export function eventColumnValues(e: PlateEvent, plate: StoredPlate): ColumnValue[] {
@@ -35,6 +35,8 @@ export function eventColumnValues(e: PlateEvent, plate: StoredPlate): ColumnValu
     e.node.host,
     e.extras.roi,
     e.extras.direction,
+    // JSON text in both stores: read back whole, never queried by element.
+    e.extras.char_confidences ? JSON.stringify(e.extras.char_confidences) : null,
   ];
 }
 
@@ -65,6 +67,7 @@ export interface EventRow<T, F = number> {
   host_id: string | null;
   roi: string | null;
   direction: string | null;
+  char_confidences: string | null;
   created_at: T;
 }
 
@@ -80,7 +83,13 @@ export function rowToEvent<T, F>(r: EventRow<T, F>, iso: (t: T) => string): Stor
     images: { plate_url: r.plate_url, vehicle_url: r.vehicle_url, frame_url: r.frame_url },
     latency_ms: r.latency_ms,
     node: { site: r.site_id, host: r.host_id },
-    extras: { roi: r.roi, direction: r.direction, quality_score: r.quality_score, frame_number: r.frame_number === null ? null : Number(r.frame_number) },
+    extras: {
+      roi: r.roi,
+      direction: r.direction,
+      quality_score: r.quality_score,
+      frame_number: r.frame_number === null ? null : Number(r.frame_number),
+      char_confidences: r.char_confidences === null ? null : (JSON.parse(r.char_confidences) as number[]),
+    },
     created_at: iso(r.created_at),
   };
 }

@@ -206,6 +206,28 @@ const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    name: 'event_reviews (operator corrections and review marks); per-character confidences of events',
+    async up(client) {
+      // Its own small table: plate_events rows are partitioned (or compressed chunks) and the
+      // pipeline's upsert rewrites them; what an operator wrote must survive both.
+      await client.query(
+        `CREATE TABLE event_reviews (
+           event_id uuid PRIMARY KEY,
+           corrected_text text,
+           corrected_normalized text COLLATE "C",
+           corrected_by text,
+           corrected_at timestamptz,
+           reviewed boolean NOT NULL DEFAULT false,
+           reviewed_by text,
+           reviewed_at timestamptz)`,
+      );
+      await client.query('CREATE INDEX event_reviews_corrected_idx ON event_reviews (corrected_normalized) WHERE corrected_normalized IS NOT NULL');
+      // Nullable, no default: a catalog-only change, whatever the table's size (and allowed on compressed hypertables).
+      await client.query('ALTER TABLE plate_events ADD COLUMN char_confidences text');
+    },
+  },
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -18,6 +18,7 @@ import type { PlateEvent, StoredEvent } from '../common/plate-event.js';
 import { deletionKeys, foldConfusions, fuzzyScore, parsePlateQuery, patternPrefix, patternSuffix, PlateQueryError } from '../common/plate-search.js';
 import { normalizePlate } from '../common/plate-text.js';
 import { eventColumnValues, rowToEvent, storedPlate, type ColumnValue, type EventRow } from './event-row.js';
+import { correctedPlate, rowToReview, withReviews, type ReviewRow } from './event-review.js';
 import { PlatePrivacy, plateLookupForms, type PrivacyOptions } from './privacy.js';
 import {
   PLATE_DICTIONARY_CTE,
@@ -27,7 +28,20 @@ import {
   type MigrationResult,
   type TimePartitioning,
 } from './postgres-schema.js';
-import type { AuditEntry, CountBucket, EventFilters, FuzzyMatch, PageRequest, RetentionPolicy, RetentionResult, Stats, Storage, TimeRange } from './storage.js';
+import type {
+  AuditEntry,
+  CountBucket,
+  EventFilters,
+  FuzzyMatch,
+  PageRequest,
+  RetentionPolicy,
+  RetentionResult,
+  ReviewUpdate,
+  Stats,
+  Storage,
+  TimeRange,
+} from './storage.js';
+import { searchOrder } from './storage.js';
 
 export { POSTGRES_SCHEMA_VERSION } from './postgres-schema.js';
 
@@ -74,6 +88,7 @@ const INSERT_COLUMNS = [
   ['host_id', 'text'],
   ['roi', 'text'],
   ['direction', 'text'],
+  ['char_confidences', 'text'],
 ] as const;
 
 /** $1..$4 are the plate dictionary arrays (PLATE_DICTIONARY_CTE), $5.. the event columns. */
@@ -116,7 +131,7 @@ const UPSERT_LOCK_CLASS = 0x0a1f_2d3d;
 
 const SELECT_COLUMNS = `event_id, captured_at, camera_id, track_id, plate_text, plate_normalized_text, plate_confidence, plate_region,
   vehicle_type, vehicle_make, vehicle_model, vehicle_color, plate_url, vehicle_url, frame_url, latency_ms, quality_score,
-  frame_number, site_id, host_id, roi, direction, created_at`;
+  frame_number, site_id, host_id, roi, direction, char_confidences, created_at`;
 
 /** int8 frame_number arrives as a string (it may exceed 2^53 in general; frame numbers do not). */
 type PgEventRow = EventRow<Date, string>;
@@ -229,6 +244,19 @@ class Where {
 
   raw(sql: string): this {
     this.parts.push(sql);
+    return this;
+  }
+
+  /** How many conditions there are so far (for anyOf). */
+  mark(): number {
+    return this.parts.length;
+  }
+
+  /** Turns the conditions added since `from` into `((those) OR alt)`. */
+  anyOf(from: number, alt: (p: string) => string, value: unknown): this {
+    const group = this.parts.splice(from);
+    const other = alt(this.param(value));
+    this.parts.push(group.length ? `((${group.join(' AND ')}) OR ${other})` : other);
     return this;
   }
 
@@ -499,7 +527,7 @@ export class PostgresStorage implements Storage {
       // The same event_id under two capture times would be two rows (the key includes
       // captured_at); the first one stored is the event.
       const { rows } = await this.pool.query<PgEventRow>(`SELECT ${SELECT_COLUMNS} FROM plate_events WHERE event_id = $1 ORDER BY seq LIMIT 1`, [eventId]);
-      return rows.length ? toStored(rows[0]) : null;
+      return rows.length ? (await this.reviewed([toStored(rows[0])]))[0] : null;
     });
   }
 
@@ -510,18 +538,58 @@ export class PostgresStorage implements Storage {
         page.limit,
         page.offset,
       ]);
-      return rows.map(toStored);
+      return this.reviewed(rows.map(toStored));
     });
   }
 
-  private async page(where: Where, page: PageRequest, db: pg.Pool | pg.PoolClient = this.pool): Promise<StoredEvent[]> {
+  /** Attaches operator reviews to a page of events (one primary-key lookup per page). */
+  private async reviewed(events: StoredEvent[], db: pg.Pool | pg.PoolClient = this.pool): Promise<StoredEvent[]> {
+    if (events.length === 0) return events;
+    const { rows } = await db.query<ReviewRow<Date>>('SELECT * FROM event_reviews WHERE event_id = ANY($1::uuid[])', [events.map((e) => e.event_id)]);
+    return withReviews(events, new Map(rows.map((r) => [r.event_id, rowToReview(r, iso)])));
+  }
+
+  async review(eventId: string, update: ReviewUpdate): Promise<StoredEvent | null> {
+    if (!UUID_RE.test(eventId)) return null;
+    const corrected = update.corrected_text ? correctedPlate(update.corrected_text, this.privacy) : null;
+    const at = update.at ?? new Date();
+    const found = await this.run('review', () =>
+      this.transaction(async (c) => {
+        const { rows } = await c.query('SELECT 1 FROM plate_events WHERE event_id = $1 LIMIT 1', [eventId]);
+        if (rows.length === 0) return false;
+        // One statement per field group, so a correction never resets the review mark or the reverse.
+        await c.query('INSERT INTO event_reviews (event_id) VALUES ($1) ON CONFLICT (event_id) DO NOTHING', [eventId]);
+        if (update.corrected_text !== undefined) {
+          await c.query('UPDATE event_reviews SET corrected_text = $2, corrected_normalized = $3, corrected_by = $4, corrected_at = $5 WHERE event_id = $1', [
+            eventId,
+            corrected?.text ?? null,
+            corrected?.normalized ?? null,
+            corrected ? update.actor : null,
+            corrected ? at : null,
+          ]);
+        }
+        if (update.reviewed !== undefined) {
+          await c.query('UPDATE event_reviews SET reviewed = $2, reviewed_by = $3, reviewed_at = $4 WHERE event_id = $1', [
+            eventId,
+            update.reviewed,
+            update.reviewed ? update.actor : null,
+            update.reviewed ? at : null,
+          ]);
+        }
+        return true;
+      }),
+    );
+    return found ? this.get(eventId) : null;
+  }
+
+  private async page(where: Where, page: PageRequest & Pick<EventFilters, 'sort' | 'order'>, db: pg.Pool | pg.PoolClient = this.pool): Promise<StoredEvent[]> {
     const limit = where.param(page.limit);
     const offset = where.param(page.offset);
     const { rows } = await db.query<PgEventRow>(
-      `SELECT ${SELECT_COLUMNS} FROM plate_events ${where} ORDER BY captured_at DESC, seq DESC LIMIT ${limit} OFFSET ${offset}`,
+      `SELECT ${SELECT_COLUMNS} FROM plate_events ${where} ORDER BY ${searchOrder(page, 'seq')} LIMIT ${limit} OFFSET ${offset}`,
       where.params,
     );
-    return rows.map(toStored);
+    return this.reviewed(rows.map(toStored), db);
   }
 
   async byPlate(plate: string, page: PageRequest): Promise<StoredEvent[]> {
@@ -546,6 +614,7 @@ export class PostgresStorage implements Storage {
     const where = new Where();
     /** Set when the pattern is resolved against the plates table first (see INFIX_PLATES_MAX). */
     let platesFirst: { like: string; infix: boolean } | undefined;
+    const plateFrom = where.mark();
     if (filters.plate !== undefined) {
       const q = parsePlateQuery(filters.plate); // throws PlateQueryError (→ 400) on bad input
       if (q.kind === 'exact') this.exactPlate(where, q.plate);
@@ -566,8 +635,19 @@ export class PostgresStorage implements Storage {
         }
       }
     }
+    if (filters.plate !== undefined) {
+      const corrected = await this.correctedMatches(filters.plate);
+      if (corrected.length > 0) {
+        // Corrected plates match too; the plates-first shortcut would leave them out.
+        platesFirst = undefined;
+        where.anyOf(plateFrom, (p) => `event_id = ANY(${p}::uuid[])`, corrected);
+      }
+    }
     if (filters.camera_id !== undefined) where.add((p) => `camera_id = ${p}`, filters.camera_id);
     if (filters.site !== undefined) where.add((p) => `site_id = ${p}`, filters.site);
+    if (filters.reviewed !== undefined) {
+      where.raw(`event_id ${filters.reviewed ? '' : 'NOT '}IN (SELECT event_id FROM event_reviews WHERE reviewed)`);
+    }
     if (filters.min_confidence !== undefined) where.add((p) => `plate_confidence >= ${p}::float8`, filters.min_confidence);
     if (filters.vehicle_type !== undefined) where.add((p) => `vehicle_type = ${p}`, filters.vehicle_type);
     if (filters.direction !== undefined) where.add((p) => `direction = ${p}`, filters.direction);
@@ -610,6 +690,21 @@ export class PostgresStorage implements Storage {
       }
       return this.page(where, filters);
     });
+  }
+
+  /** Events whose corrected plate matches `plate` (exact or pattern): a lookup in the small event_reviews table. */
+  private async correctedMatches(plate: string): Promise<string[]> {
+    const q = parsePlateQuery(plate);
+    const { rows } =
+      q.kind === 'exact'
+        ? await this.pool.query<{ event_id: string }>('SELECT event_id FROM event_reviews WHERE corrected_normalized = ANY($1::text[])', [
+            plateLookupForms(q.plate, this.privacy),
+          ])
+        : await this.pool.query<{ event_id: string }>(
+            `SELECT event_id FROM event_reviews WHERE corrected_normalized NOT LIKE '#%' AND corrected_normalized LIKE $1`,
+            [q.like],
+          );
+    return rows.map((r) => r.event_id);
   }
 
   /** How many matched plates a plates-first search may still fetch plate by plate (see INFIX_PLATES_MAX). */
@@ -724,6 +819,10 @@ export class PostgresStorage implements Storage {
         const r = await this.retainByCount(policy.max_events);
         result.deleted += r.deleted;
         result.image_urls.push(...r.image_urls);
+      }
+      // Reviews of deleted events go with them: a correction is a plate too.
+      if (result.deleted > 0) {
+        await this.pool.query('DELETE FROM event_reviews r WHERE NOT EXISTS (SELECT 1 FROM plate_events e WHERE e.event_id = r.event_id)');
       }
       return result;
     });

@@ -112,6 +112,28 @@ export const MIGRATIONS: readonly Migration[] = [
       }
     },
   },
+  {
+    version: 3,
+    description: 'event_reviews (operator corrections and review marks); per-character confidences of events',
+    up(db) {
+      // Its own table, not columns on plate_events: the pipeline's upsert rewrites event rows
+      // and must never touch what an operator wrote.
+      db.exec(`
+        CREATE TABLE event_reviews (
+          event_id TEXT PRIMARY KEY,
+          corrected_text TEXT,
+          corrected_normalized TEXT,
+          corrected_by TEXT,
+          corrected_at INTEGER,
+          reviewed INTEGER NOT NULL DEFAULT 0,
+          reviewed_by TEXT,
+          reviewed_at INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_reviews_corrected ON event_reviews (corrected_normalized) WHERE corrected_normalized IS NOT NULL;
+        ALTER TABLE plate_events ADD COLUMN char_confidences TEXT;
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

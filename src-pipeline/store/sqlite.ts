@@ -27,9 +27,23 @@ import { deletionKeys, foldConfusions, fuzzyScore, parsePlateQuery, patternPrefi
 import { normalizePlate } from '../common/plate-text.js';
 import { AlprError } from '../common/errors.js';
 import { eventColumnValues, rowToEvent, storedPlate, type EventRow } from './event-row.js';
+import { correctedPlate, rowToReview, withReviews, type ReviewRow } from './event-review.js';
 import { PlatePrivacy, plateLookupForms, type PrivacyOptions } from './privacy.js';
 import { LATEST_VERSION, migrateDatabase, plateKeys, reversePlate } from './sqlite-schema.js';
-import type { AuditEntry, CountBucket, EventFilters, FuzzyMatch, PageRequest, RetentionPolicy, RetentionResult, Stats, Storage, TimeRange } from './storage.js';
+import type {
+  AuditEntry,
+  CountBucket,
+  EventFilters,
+  FuzzyMatch,
+  PageRequest,
+  RetentionPolicy,
+  RetentionResult,
+  ReviewUpdate,
+  Stats,
+  Storage,
+  TimeRange,
+} from './storage.js';
+import { searchOrder } from './storage.js';
 
 export interface SqliteStorageOptions {
   privacy?: PrivacyOptions;
@@ -76,6 +90,7 @@ const COLUMNS = [
   'host_id',
   'roi',
   'direction',
+  'char_confidences',
   'created_at',
 ] as const;
 
@@ -111,6 +126,10 @@ interface Statements {
   fuzzy: Statement;
   audit: Statement;
   auditLog: Statement;
+  reviewsOf: Statement;
+  reviewGet: Statement;
+  reviewUpsert: Statement;
+  reviewOrphans: Statement;
 }
 
 /** One SQL condition with its parameters, ANDed into a WHERE clause. */
@@ -203,6 +222,16 @@ export class SqliteStorage implements Storage {
       ),
       audit: db.prepare('INSERT INTO audit_log (at, actor, action, details) VALUES (?, ?, ?, ?)'),
       auditLog: db.prepare('SELECT at, actor, action, details FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?'),
+      reviewsOf: db.prepare('SELECT * FROM event_reviews WHERE event_id IN (SELECT value FROM json_each(?))'),
+      reviewGet: db.prepare('SELECT * FROM event_reviews WHERE event_id = ?'),
+      reviewUpsert: db.prepare(
+        `INSERT INTO event_reviews (event_id, corrected_text, corrected_normalized, corrected_by, corrected_at, reviewed, reviewed_by, reviewed_at)
+         VALUES (@event_id, @corrected_text, @corrected_normalized, @corrected_by, @corrected_at, @reviewed, @reviewed_by, @reviewed_at)
+         ON CONFLICT (event_id) DO UPDATE SET corrected_text = excluded.corrected_text, corrected_normalized = excluded.corrected_normalized,
+           corrected_by = excluded.corrected_by, corrected_at = excluded.corrected_at, reviewed = excluded.reviewed,
+           reviewed_by = excluded.reviewed_by, reviewed_at = excluded.reviewed_at`,
+      ),
+      reviewOrphans: db.prepare('DELETE FROM event_reviews WHERE event_id NOT IN (SELECT event_id FROM plate_events)'),
     };
   }
 
@@ -303,11 +332,70 @@ export class SqliteStorage implements Storage {
 
   async get(eventId: string): Promise<StoredEvent | null> {
     const r = this.s.get.get(eventId) as Row | undefined;
-    return r ? toEvent(r) : null;
+    return r ? this.reviewed([toEvent(r)])[0] : null;
   }
 
   async recent(page: PageRequest): Promise<StoredEvent[]> {
-    return (this.s.recent.all(page.limit, page.offset) as Row[]).map(toEvent);
+    return this.reviewed((this.s.recent.all(page.limit, page.offset) as Row[]).map(toEvent));
+  }
+
+  /** Attaches operator reviews to a page of events (one indexed query per page). */
+  private reviewed(events: StoredEvent[]): StoredEvent[] {
+    if (events.length === 0) return events;
+    const rows = this.s.reviewsOf.all(JSON.stringify(events.map((e) => e.event_id))) as ReviewRow<number>[];
+    return withReviews(events, new Map(rows.map((r) => [r.event_id, rowToReview(r, iso)])));
+  }
+
+  async review(eventId: string, update: ReviewUpdate): Promise<StoredEvent | null> {
+    const s = this.s;
+    const at = (update.at ?? new Date()).getTime();
+    const corrected = update.corrected_text ? correctedPlate(update.corrected_text, this.privacy) : null;
+    const run = this.db.transaction((): boolean => {
+      if (!s.get.get(eventId)) return false;
+      const old = s.reviewGet.get(eventId) as ReviewRow<number> | undefined;
+      const row: ReviewRow<number> = old ?? {
+        event_id: eventId,
+        corrected_text: null,
+        corrected_normalized: null,
+        corrected_by: null,
+        corrected_at: null,
+        reviewed: 0,
+        reviewed_by: null,
+        reviewed_at: null,
+      };
+      if (update.corrected_text !== undefined) {
+        row.corrected_text = corrected?.text ?? null;
+        row.corrected_normalized = corrected?.normalized ?? null;
+        row.corrected_by = corrected ? update.actor : null;
+        row.corrected_at = corrected ? at : null;
+      }
+      if (update.reviewed !== undefined) {
+        row.reviewed = update.reviewed ? 1 : 0;
+        row.reviewed_by = update.reviewed ? update.actor : null;
+        row.reviewed_at = update.reviewed ? at : null;
+      }
+      s.reviewUpsert.run({ ...row, reviewed: row.reviewed ? 1 : 0 });
+      return true;
+    });
+    return run.immediate() ? this.get(eventId) : null;
+  }
+
+  /** Events whose corrected plate matches `plate` (exact or pattern); corrections are few, so this is a small indexed lookup. */
+  private correctedMatches(plate: string): string[] {
+    const q = parsePlateQuery(plate);
+    if (q.kind === 'exact') {
+      const forms = plateLookupForms(q.plate, this.privacy);
+      return this.db
+        .prepare(`SELECT event_id FROM event_reviews WHERE corrected_normalized IN (${forms.map(() => '?').join(', ')})`)
+        .pluck()
+        .all(...forms) as string[];
+    }
+    return this.db
+      .prepare(
+        `SELECT event_id FROM event_reviews WHERE corrected_normalized IS NOT NULL AND corrected_normalized NOT GLOB '#*' AND corrected_normalized GLOB ?`,
+      )
+      .pluck()
+      .all(q.pattern) as string[];
   }
 
   async byPlate(plate: string, page: PageRequest): Promise<StoredEvent[]> {
@@ -361,9 +449,16 @@ export class SqliteStorage implements Storage {
     let index: string | null = null;
     if (f.plate !== undefined) {
       const pc = this.plateClause(f.plate);
-      if (!pc) return [];
-      clauses.push(pc.clause);
-      index = pc.index;
+      const corrected = this.correctedMatches(f.plate);
+      if (corrected.length > 0) {
+        // Corrected plates match too. The OR leaves the choice of index to SQLite.
+        const byId = { sql: 'event_id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(corrected)] };
+        clauses.push(pc ? { sql: `(${pc.clause.sql} OR ${byId.sql})`, params: [...pc.clause.params, ...byId.params] } : byId);
+      } else {
+        if (!pc) return [];
+        clauses.push(pc.clause);
+        index = pc.index;
+      }
     }
     if (f.camera_id !== undefined) {
       clauses.push({ sql: 'camera_id = ?', params: [f.camera_id] });
@@ -376,12 +471,15 @@ export class SqliteStorage implements Storage {
     if (f.min_confidence !== undefined) clauses.push({ sql: 'plate_confidence >= ?', params: [f.min_confidence] });
     if (f.vehicle_type !== undefined) clauses.push({ sql: 'vehicle_type = ?', params: [f.vehicle_type] });
     if (f.direction !== undefined) clauses.push({ sql: 'direction = ?', params: [f.direction] });
+    if (f.reviewed !== undefined) {
+      clauses.push({ sql: `event_id ${f.reviewed ? '' : 'NOT '}IN (SELECT event_id FROM event_reviews WHERE reviewed = 1)`, params: [] });
+    }
     // Without an exact driver, let SQLite walk events newest first and stop at the limit.
     const indexed = index ? ` INDEXED BY ${index}` : '';
     const where = clauses.length ? ` WHERE ${clauses.map((c) => c.sql).join(' AND ')}` : '';
-    const sql = `SELECT ${COLUMNS.join(', ')} FROM plate_events${indexed}${where} ORDER BY captured_at DESC, id DESC LIMIT ? OFFSET ?`;
+    const sql = `SELECT ${COLUMNS.join(', ')} FROM plate_events${indexed}${where} ORDER BY ${searchOrder(f, 'id')} LIMIT ? OFFSET ?`;
     const params = clauses.flatMap((c) => c.params);
-    return (this.db.prepare(sql).all(...params, f.limit, f.offset) as Row[]).map(toEvent);
+    return this.reviewed((this.db.prepare(sql).all(...params, f.limit, f.offset) as Row[]).map(toEvent));
   }
 
   async fuzzyPlates(plate: string, limit: number): Promise<FuzzyMatch[]> {
@@ -497,6 +595,8 @@ export class SqliteStorage implements Storage {
         await yieldToLoop();
       }
     }
+    // Reviews of deleted events go with them: a correction is a plate too.
+    if (result.deleted > 0) this.s.reviewOrphans.run();
     return result;
   }
 

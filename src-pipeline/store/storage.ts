@@ -25,6 +25,36 @@ export interface EventFilters extends TimeRange, PageRequest {
   min_confidence?: number;
   vehicle_type?: string;
   direction?: string;
+  /** Only events an operator marked reviewed (true) or not yet (false). */
+  reviewed?: boolean;
+  /** Order of the results: capture time (default), plate confidence, plate or camera; ties newest captured first. */
+  sort?: EventSort;
+  /** Default: descending for time and confidence, ascending for plate and camera. */
+  order?: 'asc' | 'desc';
+}
+
+export type EventSort = 'captured_at' | 'confidence' | 'plate' | 'camera';
+
+/** The ORDER BY of a search in either store; `tie` is the store's insertion-order column. Only fixed column names go in. */
+export function searchOrder(f: Pick<EventFilters, 'sort' | 'order'>, tie: string): string {
+  const sort = f.sort ?? 'captured_at';
+  const col = { captured_at: 'captured_at', confidence: 'plate_confidence', plate: 'plate_normalized_text', camera: 'camera_id' }[sort];
+  const dir = (f.order ?? (sort === 'plate' || sort === 'camera' ? 'asc' : 'desc')) === 'asc' ? 'ASC' : 'DESC';
+  return sort === 'captured_at' ? `captured_at ${dir}, ${tie} ${dir}` : `${col} ${dir}, captured_at DESC, ${tie} DESC`;
+}
+
+/**
+ * An operator's change to an event: a corrected plate text (kept beside the read, which stays
+ * as it was) and/or the reviewed mark. Absent fields stay as they are; `corrected_text: null`
+ * withdraws a correction.
+ */
+export interface ReviewUpdate {
+  corrected_text?: string | null;
+  reviewed?: boolean;
+  /** Who made the change (the audit identity). */
+  actor: string;
+  /** When; now unless given (tests). */
+  at?: Date;
 }
 
 export interface FuzzyMatch {
@@ -89,6 +119,12 @@ export interface Storage {
   /** Stores a batch in one transaction; returns how many were new. */
   insertMany(events: readonly PlateEvent[]): Promise<number>;
   get(eventId: string): Promise<StoredEvent | null>;
+  /**
+   * Saves an operator's correction or review mark; returns the event as now stored (with its
+   * `review`), or null when no event has that id. A corrected plate is found by plate searches
+   * as well as the original read.
+   */
+  review(eventId: string, update: ReviewUpdate): Promise<StoredEvent | null>;
   /** Newest first by insertion time. */
   recent(page: PageRequest): Promise<StoredEvent[]>;
   /** Exact normalized plate, newest captured first. */

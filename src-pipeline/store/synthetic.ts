@@ -114,6 +114,7 @@ export function* syntheticBatches(n: number, seed = 1, batchSize = 10_000): Gene
         direction: DIRECTIONS[Math.floor(rand() * DIRECTIONS.length)],
         quality_score: Math.round(rand() * 1000) / 1000,
         frame_number: Math.floor(rand() * 1_000_000),
+        char_confidences: null,
       },
     });
     if (events.length >= batchSize) {

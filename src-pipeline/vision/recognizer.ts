@@ -30,6 +30,7 @@ import {
 import { createPlateReader, plateCharsOf, type PlateRead, type PlateReader } from './plate-reader.js';
 import { cropViewPlan, plateViewPlan, settled, type View, type ViewPlan, type Vote, voteReads } from './plate-views.js';
 import { PpOcrTextDetector } from './text-detector-ppocr.js';
+import { configureExecutionProvider } from './session.js';
 
 export type { PlateCandidate, PlateResult, RecognitionResult, RejectedRead, StageTimings, VehicleResult } from './plate-candidates.js';
 
@@ -52,6 +53,7 @@ export class Recognizer {
 
   static async create(config: RecognitionConfigInput = {}, manifest: Manifest = loadManifest()): Promise<Recognizer> {
     const cfg = RecognitionConfigSchema.parse(config);
+    configureExecutionProvider(cfg.execution_provider, cfg.gpu_device_id);
     const [vehicle, plate, crop, reader, second, text] = await Promise.all([
       ObjectDetector.create(findModel(manifest, cfg.models.vehicle, 'vehicle-detection')),
       ObjectDetector.create(findModel(manifest, cfg.models.plate, 'plate-detection')),

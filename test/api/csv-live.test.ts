@@ -181,7 +181,7 @@ describe('GET /live WebSocket feed', () => {
     for (let i = 0; i < total; i++) {
       run.server.publish({
         ...stored(makeEvent({ plate: `SLOW${i}` })),
-        extras: { roi: null, direction: big.slice(0, 32), quality_score: null, frame_number: i },
+        extras: { roi: null, direction: big.slice(0, 32), quality_score: null, frame_number: i, char_confidences: null },
         images: { plate_url: big, vehicle_url: null, frame_url: null },
       });
       // Paced by the fast client, which must keep up and lose nothing while the slow one falls behind.

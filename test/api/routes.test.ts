@@ -296,7 +296,21 @@ describe('docs and metrics', () => {
     assert.equal(limit?.in, 'query');
     assert.equal(limit?.schema.type, 'integer');
     const names = paths['/events/search'].get.parameters?.map((x) => x.name);
-    assert.deepEqual(names?.sort(), ['camera', 'direction', 'end_time', 'limit', 'min_confidence', 'offset', 'plate', 'site', 'start_time', 'vehicle_type']);
+    assert.deepEqual(names?.sort(), [
+      'camera',
+      'direction',
+      'end_time',
+      'limit',
+      'min_confidence',
+      'offset',
+      'order',
+      'plate',
+      'reviewed',
+      'site',
+      'sort',
+      'start_time',
+      'vehicle_type',
+    ]);
   });
 
   it('GET /docs serves the Swagger UI', async () => {

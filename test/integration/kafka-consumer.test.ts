@@ -145,7 +145,7 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
       const dbUrl = await pg.createDatabase('e2e');
       const stop = new AbortController();
       const lines: string[] = [];
-      const consuming = consumerCmd(['--database-url', dbUrl, '--config', cfg, '--json'], {
+      const consuming = consumerCmd(['--database-url', dbUrl, '--config', cfg, '--metrics-port', '0', '--json'], {
         out: (l) => lines.push(l),
         err: () => {},
         env,

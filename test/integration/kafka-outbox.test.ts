@@ -37,7 +37,12 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
     const sender = new OutboxSender({ outbox, producer: createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic, batchSize: 200 });
     const sink = new OutboxSink(outbox, sender, { drainMs: 30_000 });
     const events = Array.from({ length: 2000 }, (_, i) => makeEvent({ plate: `KFK${i}`, camera_id: `cam-${i % 4}` }));
-    for (const e of events) await sink.write({ event: e, images: {} });
+    // Four cameras writing at once: their writes share outbox transactions, each camera's order stays.
+    await Promise.all(
+      [0, 1, 2, 3].map(async (cam) => {
+        for (let i = cam; i < events.length; i += 4) await sink.write({ event: events[i], images: {} });
+      }),
+    );
     const got = (await readTopic(brokers, topic, events.length, { settleMs: 1000 })).map((m) => ({ key: m.key, value: m.value! }));
     await sink.close();
     assert.equal(got.length, events.length);

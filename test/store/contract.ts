@@ -76,7 +76,7 @@ function fullEvent(over: Omit<Partial<PlateEventInput>, 'plate'> & { plate?: Par
     images: { plate_url: 'images/p.jpg', vehicle_url: 'images/v.jpg', frame_url: 'images/f.jpg' },
     latency_ms: 42.5,
     node: { site: 'site-unset', host: 'edge-1' },
-    extras: { roi: 'lane-1', direction: 'in', quality_score: 0.81, frame_number: 1234 },
+    extras: { roi: 'lane-1', direction: 'in', quality_score: 0.81, frame_number: 1234, char_confidences: [0.99, 0.98, 0.5, 0.97, 0.96, 0.95, 0.9] },
     ...rest,
   });
 }
@@ -182,7 +182,7 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
       assert.deepEqual(got!.vehicle, { type: null, make: null, model: null, color: null });
       assert.deepEqual(got!.images, { plate_url: null, vehicle_url: null, frame_url: null });
       assert.deepEqual(got!.node, { site: null, host: null });
-      assert.deepEqual(got!.extras, { roi: null, direction: null, quality_score: null, frame_number: null });
+      assert.deepEqual(got!.extras, { roi: null, direction: null, quality_score: null, frame_number: null, char_confidences: null });
       assert.equal(got!.latency_ms, null);
     });
 
@@ -596,6 +596,90 @@ export function runStorageContract(name: string, open: () => Promise<Storage>, o
       assert.ok(Date.parse(log[0].at) >= Date.parse(log[2].at));
       const paged = await store.auditLog({ limit: 1, offset: 1 });
       assert.deepEqual([paged[0].actor, paged[0].action], [actor, 'fuzzy']);
+    });
+
+    describe('review (operator corrections and review marks)', () => {
+      it('stores a correction beside the original read, with who and when, and withdraws it', async () => {
+        const s = scope();
+        const e = minimalEvent(s.cam(), `${s.tag}R1`, BASE + 5 * HOUR);
+        await store.insert(e);
+        assert.equal((await store.get(e.event_id))!.review, undefined, 'no review before one is made');
+        const at = new Date('2024-05-02T08:00:00.000Z');
+        const got = await store.review(e.event_id, { corrected_text: `${s.tag}-R7`, actor: 'alice', at });
+        assert.ok(got);
+        assert.equal(got.plate.normalized_text, `${s.tag}R1`, 'the original read is kept');
+        assert.deepEqual(got.review, {
+          corrected_text: `${s.tag}-R7`,
+          corrected_normalized: `${s.tag}R7`,
+          corrected_by: 'alice',
+          corrected_at: at.toISOString(),
+          reviewed: false,
+          reviewed_by: null,
+          reviewed_at: null,
+        });
+        // A review mark leaves the correction alone, and the reverse.
+        const marked = await store.review(e.event_id, { reviewed: true, actor: 'bob', at });
+        assert.equal(marked!.review!.corrected_normalized, `${s.tag}R7`);
+        assert.equal(marked!.review!.reviewed, true);
+        assert.equal(marked!.review!.reviewed_by, 'bob');
+        const withdrawn = await store.review(e.event_id, { corrected_text: null, actor: 'bob' });
+        assert.equal(withdrawn!.review!.corrected_text, null);
+        assert.equal(withdrawn!.review!.corrected_by, null);
+        assert.equal(withdrawn!.review!.reviewed, true);
+      });
+
+      it('unknown events give null; a correction without letters or digits is refused', async () => {
+        assert.equal(await store.review(randomUUID(), { reviewed: true, actor: 'x' }), null);
+        const s = scope();
+        const e = minimalEvent(s.cam(), `${s.tag}R2`, BASE);
+        await store.insert(e);
+        await assert.rejects(store.review(e.event_id, { corrected_text: ' -- ', actor: 'x' }), /corrected_text/);
+      });
+
+      it('plate searches find the corrected text (exact and pattern) as well as the original; reviewed filters', async () => {
+        const s = scope();
+        const cam = s.cam();
+        const wrong = minimalEvent(cam, `${s.tag}8X1`, BASE + 2 * HOUR);
+        const other = minimalEvent(cam, `${s.tag}9Y2`, BASE + HOUR);
+        await store.insertMany([wrong, other]);
+        await store.review(wrong.event_id, { corrected_text: `Q${s.tag}BX1`, actor: 'op' });
+        const page = { limit: 10, offset: 0 };
+        assert.deepEqual(ids(await store.search({ plate: `Q${s.tag}BX1`, ...page })), [wrong.event_id], 'exact corrected text');
+        assert.deepEqual(ids(await store.search({ plate: `Q${s.tag}B*`, ...page })), [wrong.event_id], 'prefix pattern on the correction');
+        assert.deepEqual(ids(await store.search({ plate: `*${s.tag}BX?`, ...page })), [wrong.event_id], 'suffix pattern on the correction');
+        assert.deepEqual(ids(await store.search({ plate: `${s.tag}8X1`, ...page })), [wrong.event_id], 'the original read still matches');
+        // The OR with corrections keeps the other filters and the order.
+        assert.deepEqual(ids(await store.search({ plate: `*${s.tag}*`, camera_id: cam, ...page })), [wrong.event_id, other.event_id]);
+        const found = await store.search({ plate: `Q${s.tag}BX1`, camera_id: cam, ...page });
+        assert.equal(found[0].review?.corrected_normalized, `Q${s.tag}BX1`, 'search results carry their review');
+        assert.deepEqual(await store.search({ plate: `Q${s.tag}BX1`, camera_id: s.cam(9), ...page }), []);
+
+        await store.review(other.event_id, { reviewed: true, actor: 'op' });
+        assert.deepEqual(ids(await store.search({ camera_id: cam, reviewed: true, ...page })), [other.event_id]);
+        assert.deepEqual(ids(await store.search({ camera_id: cam, reviewed: false, ...page })), [wrong.event_id]);
+      });
+    });
+
+    it('search sorts by confidence, plate or camera (ties newest captured first), either way', async () => {
+      const s = scope();
+      const site = s.site();
+      const mk = (cam: string, plate: string, at: number, conf: number) => {
+        const e = minimalEvent(cam, plate, at, conf);
+        return PlateEvent.parse({ ...e, node: { site, host: null } });
+      };
+      const a = mk(s.cam('b'), `${s.tag}A1`, BASE + 1000, 0.7);
+      const b = mk(s.cam('a'), `${s.tag}C3`, BASE + 2000, 0.95);
+      const c = mk(s.cam('a'), `${s.tag}B2`, BASE + 3000, 0.8);
+      await store.insertMany([a, b, c]);
+      const page = { site, limit: 10, offset: 0 };
+      assert.deepEqual(ids(await store.search(page)), ids([c, b, a]), 'default: newest captured first');
+      assert.deepEqual(ids(await store.search({ ...page, order: 'asc' })), ids([a, b, c]));
+      assert.deepEqual(ids(await store.search({ ...page, sort: 'confidence' })), ids([b, c, a]));
+      assert.deepEqual(ids(await store.search({ ...page, sort: 'confidence', order: 'asc' })), ids([a, c, b]));
+      assert.deepEqual(ids(await store.search({ ...page, sort: 'plate' })), ids([a, c, b]));
+      assert.deepEqual(ids(await store.search({ ...page, sort: 'camera' })), ids([c, b, a]), 'same camera: newest first');
+      assert.deepEqual(ids(await store.search({ ...page, sort: 'plate', plate: `${s.tag}*`, limit: 2 })), ids([a, c]));
+      assert.deepEqual(ids(await store.search({ ...page, sort: 'plate', plate: `${s.tag}*`, limit: 2, offset: 2 })), ids([b]));
     });
 
     describe('on an empty private store', { skip: needsEmpty }, () => {

@@ -21,16 +21,9 @@ export function registrySkip(file: string): false | string {
   return need('OVR_ALPR_SCHEMA_REGISTRY_URL', 'schema registry', file);
 }
 
-/**
- * S3 (SeaweedFS from `scripts/services.sh up s3`): OVR_ALPR_S3_ENDPOINT and its credentials.
- * The one exception to the policy above, for now: .ci/run does not start S3 yet (a cold
- * SeaweedFS build takes ~6 minutes), so CI skips these loudly too until it does.
- */
+/** S3 (SeaweedFS from `scripts/services.sh up s3`): OVR_ALPR_S3_ENDPOINT and its credentials; strict like the others. */
 export function s3Skip(file: string): false | string {
-  if (process.env.OVR_ALPR_S3_ENDPOINT) return false;
-  const message = `OVR_ALPR_S3_ENDPOINT is not set: no S3 server to test against; start one with \`scripts/services.sh up s3\` (.ci/run does not start S3 yet)`;
-  process.stderr.write(`\n*** SKIPPED: ${file}: ${message}\n\n`);
-  return message;
+  return need('OVR_ALPR_S3_ENDPOINT', 'S3 server', file);
 }
 
 /** The S3 settings services.sh prints (secret included: for tests only, never log it). */

@@ -488,7 +488,7 @@ describe('PlateEventCodec', () => {
         plate: { ...TYPICAL.plate, region: null },
       });
       assert.deepEqual(res.event, expected);
-      assert.deepEqual(res.event.extras, { roi: null, direction: null, quality_score: null, frame_number: null });
+      assert.deepEqual(res.event.extras, { roi: null, direction: null, quality_score: null, frame_number: null, char_confidences: null });
       assert.equal(res.schemaId, id);
     });
 

@@ -94,7 +94,7 @@ describe('buildPlateEvent', () => {
     assert.equal(e.captured_at, '2024-05-01T12:00:00.000Z');
     assert.equal(e.track_id, '3');
     assert.equal(e.latency_ms, 1234);
-    assert.deepEqual(e.extras, { roi: null, direction: 'incoming', quality_score: 0.7, frame_number: 99 });
+    assert.deepEqual(e.extras, { roi: null, direction: 'incoming', quality_score: 0.7, frame_number: 99, char_confidences: null });
     assert.deepEqual(e.images, { plate_url: '/images/p.jpg', vehicle_url: null, frame_url: null });
     assert.deepEqual(e.node, { site: 'depot', host: 'edge-1' });
     assert.deepEqual(PlateEvent.parse(JSON.parse(JSON.stringify(e))), e);

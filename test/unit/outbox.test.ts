@@ -53,6 +53,28 @@ describe('Outbox', () => {
     box.close();
   });
 
+  it('enqueueMany commits a batch in order, all or nothing', () => {
+    const box = new Outbox(join(tmp, 'many.sqlite'), { maxBytes: 256 * 1024 });
+    const events = Array.from({ length: 50 }, (_, i) => makeEvent({ plate: `MNY${i}`, camera_id: `cam-${i % 4}` }));
+    const seqs = box.enqueueMany(events);
+    assert.equal(seqs.length, 50);
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
+    assert.deepEqual(
+      box.pending(100).map((r) => r.eventId),
+      events.map((e) => e.event_id),
+    );
+    assert.deepEqual(box.enqueueMany([]), []);
+    // Fill to the bound: a batch that does not fit is refused whole.
+    assertAlprError(() => {
+      for (let i = 0; i < 1000; i++) box.enqueueMany(Array.from({ length: 20 }, (_, k) => makeEvent({ plate: `BIG${i}X${k}` })));
+    }, 'OUTBOX_FULL');
+    assert.equal(box.stats().pending % 10, 0, 'only whole batches (20 + the first 50) were taken');
+    box.close();
+  });
+
   it('refuses with OUTBOX_FULL at its disk bound instead of dropping anything', () => {
     const box = new Outbox(join(tmp, 'full.sqlite'), { maxBytes: 64 * 1024 });
     let stored = 0;

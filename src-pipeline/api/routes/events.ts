@@ -22,6 +22,7 @@ import {
   PageQuery,
   PlateParams,
   RecentQuery,
+  ReviewBody,
   SearchQuery,
 } from '../schemas.js';
 
@@ -36,6 +37,9 @@ type SearchInput = {
   min_confidence?: number;
   vehicle_type?: string;
   direction?: string;
+  reviewed?: boolean;
+  sort?: EventFilters['sort'];
+  order?: EventFilters['order'];
 };
 
 /** Query-string names (`camera`) to the store's filter names (`camera_id`). */
@@ -50,6 +54,9 @@ function toFilters(q: SearchInput, limit: number, offset: number): EventFilters 
       min_confidence: q.min_confidence,
       vehicle_type: q.vehicle_type,
       direction: q.direction,
+      reviewed: q.reviewed,
+      sort: q.sort,
+      order: q.order,
     }),
     limit,
     offset,
@@ -160,6 +167,39 @@ export function eventRoutes(app: ApiApp, ctx: ApiContext): void {
       const events = await ctx.storage.byCamera(req.params.camera_id, range, { limit, offset });
       await audit(ctx, 'events.camera', { camera_id: req.params.camera_id, ...range, limit, offset, results: events.length });
       return list(events, limit, offset);
+    },
+  );
+
+  app.patch(
+    '/events/:event_id',
+    {
+      schema: {
+        summary: 'Correct a misread (kept beside the original read, and searchable) and/or mark the event reviewed; audited',
+        tags: ['events'],
+        params: EventIdParams,
+        body: ReviewBody,
+        response: { 200: EventOut, 404: ErrorBody, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const { corrected_text, reviewed, operator } = req.body;
+      // The audit keeps both: the credential that made the call and the name the operator gave.
+      const actor = operator ? `${operator} (${ctx.actor})` : ctx.actor;
+      const before = await ctx.storage.get(req.params.event_id);
+      if (!before) throw notFound(`no event with event_id ${req.params.event_id}`);
+      const event = await ctx.storage.review(req.params.event_id, { corrected_text, reviewed, actor });
+      if (!event) throw notFound(`no event with event_id ${req.params.event_id}`);
+      if (corrected_text !== undefined) {
+        await audit(ctx, 'events.correct', {
+          event_id: event.event_id,
+          read: before.plate.text,
+          previous_correction: before.review?.corrected_text ?? null,
+          corrected_text: event.review?.corrected_text ?? null,
+          operator: operator ?? null,
+        });
+      }
+      if (reviewed !== undefined) await audit(ctx, 'events.review', { event_id: event.event_id, reviewed, operator: operator ?? null });
+      return event;
     },
   );
 

@@ -1,5 +1,6 @@
-/** Service routes: index, health (with a database check), stats, Prometheus metrics. */
+/** Service routes: index, health (database, Kafka, schema registry, S3), stats, Prometheus metrics. */
 import type { ApiApp, ApiContext } from '../context.js';
+import { HealthChecker } from '../health.js';
 import { CamerasOut, ErrorBody, errorResponses, HealthOut, RootOut, StatsOut } from '../schemas.js';
 
 export function metaRoutes(app: ApiApp, ctx: ApiContext): void {
@@ -8,6 +9,7 @@ export function metaRoutes(app: ApiApp, ctx: ApiContext): void {
     version: ctx.version,
     storage: ctx.storage.kind,
     links: {
+      ui: '/ui/',
       health: '/health',
       stats: '/stats',
       recent: '/events/recent',
@@ -23,31 +25,48 @@ export function metaRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   }));
 
+  const health = HealthChecker.forServer(ctx.storage, ctx.health ?? {});
+  app.addHook('onClose', async () => health.close());
+
   app.get(
     '/health',
     {
       schema: {
-        summary: 'Liveness with a database check; 503 when the database does not answer',
+        summary: 'Status of the database and, when configured, Kafka, the schema registry and S3; 503 when a required one (the database) is down',
+        description:
+          'Each component is ok, down or not_configured, with its latency and the error (never credentials). Results are cached for about 2 s. ' +
+          '`status` is degraded when any configured component is down; the answer is 503 only when a required one is.',
         tags: ['service'],
         security: [],
         response: { 200: HealthOut, 503: HealthOut, 500: ErrorBody },
       },
     },
     async (req, reply) => {
-      let dbOk = false;
-      try {
-        dbOk = await ctx.storage.ping();
-      } catch (err) {
-        req.log.warn({ err }, 'database ping failed');
-      }
-      reply.code(dbOk ? 200 : 503);
+      const report = await health.report();
+      for (const [name, c] of Object.entries(report.components))
+        if (c.status === 'down') req.log.warn({ component: name, error: c.error }, 'health check: component down');
+      const uploads = ctx.s3Images?.uploads() ?? null;
+      reply.code(report.unavailable ? 503 : 200);
       return {
-        status: dbOk ? ('ok' as const) : ('degraded' as const),
-        database: dbOk ? ('ok' as const) : ('down' as const),
+        status: report.status,
+        database: report.components.database.status === 'ok' ? ('ok' as const) : ('down' as const),
         storage: ctx.storage.kind,
         version: ctx.version,
         uptime_s: Math.round((Date.now() - ctx.startedAt) / 100) / 10,
         live_clients: ctx.hub.size,
+        components: report.components,
+        ...(uploads
+          ? {
+              image_uploads: {
+                pending: uploads.pending,
+                pending_bytes: uploads.pendingBytes,
+                failed_attempts: uploads.failedAttempts,
+                retrying: uploads.retrying,
+                over_cap: uploads.overCap,
+                last_error: uploads.lastError,
+              },
+            }
+          : {}),
       };
     },
   );

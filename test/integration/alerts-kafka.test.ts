@@ -1,0 +1,154 @@
+/**
+ * `ovr-alpr alerts` (the backend alert engine) against the REAL Kafka broker from
+ * scripts/services.sh and a real PostgreSQL: JSON and Avro plate events published to a fresh
+ * topic are evaluated as group alpr-alert-engine; a config rule and a hotlist stored in
+ * PostgreSQL both fire webhooks to a local receiver; an undecodable message is skipped;
+ * /metrics carries the seed's metric names; offsets are committed.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { PlateEventCodec } from '../../src-pipeline/bus/codec.js';
+import { SchemaRegistryClient } from '../../src-pipeline/bus/schema-registry.js';
+import { ALERT_CONSUMER_GROUP } from '../../src-pipeline/alerts/kafka-consumer.js';
+import { openPostgresAlertStore } from '../../src-pipeline/alerts/postgres-store.js';
+import { alertsCmd } from '../../src-pipeline/cli/alerts.js';
+import { makeEvent } from '../api/support.js';
+import { createTopics } from '../support/kafka.js';
+import { startReceiver, type HttpReceiver } from '../support/http-receiver.js';
+import { postgresSkip, startTestPostgres, type TestPostgres } from '../support/postgres.js';
+import { kafkaBrokers, kafkaSkip, registrySkip } from '../support/services.js';
+
+const FILE = 'test/integration/alerts-kafka.test.ts';
+const skip = kafkaSkip(FILE) || registrySkip(FILE) || postgresSkip();
+const brokers = kafkaBrokers();
+
+describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry and database)', { skip }, () => {
+  let pg: TestPostgres;
+  let dbUrl: string;
+  let hook: HttpReceiver;
+  let dir: string;
+  const topic = `alpr.alerts.test.${randomUUID()}`;
+
+  before(async () => {
+    pg = await startTestPostgres();
+    dbUrl = await pg.createDatabase('alerts_kafka');
+    hook = await startReceiver();
+    dir = mkdtempSync(join(tmpdir(), 'ovr-alerts-kafka-'));
+    await createTopics(brokers, [topic], 2);
+    writeFileSync(join(dir, 'bus.yaml'), `format: json\ntopic: "${topic}"\n`);
+    writeFileSync(
+      join(dir, 'alert_rules.yaml'),
+      [
+        'rules:',
+        '  - name: Gate prefix',
+        '    conditions: { plates: [{ pattern: GATE, match: prefix }], cameras: [cam-1] }',
+        `    actions: [{ channel: webhook, url: "${hook.url}/config" }]`,
+        '  - name: Stolen',
+        '    conditions: { hotlists: [stolen] }',
+        `    actions: [{ channel: webhook, url: "${hook.url}/hotlist" }]`,
+        'channels: { delivery: { backoff_ms: 10 } }',
+      ].join('\n'),
+    );
+    const store = await openPostgresAlertStore(dbUrl);
+    await store.createHotlist({ name: 'stolen', priority: 'critical' });
+    await store.upsertEntries('stolen', [{ plate: 'HOT123', reason: 'stolen car' }]);
+    await store.close();
+  });
+
+  after(async () => {
+    await hook?.close();
+    await pg?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('evaluates JSON and Avro events from the topic and commits its offsets', async () => {
+    const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    const json = new PlateEventCodec({ format: 'json' });
+    const avro = new PlateEventCodec({
+      format: 'avro',
+      registry: new SchemaRegistryClient({ url: process.env.OVR_ALPR_SCHEMA_REGISTRY_URL! }),
+      subject: `${topic}-value`,
+    });
+    const gate = makeEvent({ plate: 'GATE42' });
+    const hot = makeEvent({ plate: 'HOT123', camera_id: 'cam-9' });
+    const miss = makeEvent({ plate: 'NOPE99' });
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'cam-1', value: await json.encode(gate) },
+        { key: 'cam-9', value: await avro.encode(hot) },
+        { key: 'cam-1', value: Buffer.from('not a plate event') },
+        { key: 'cam-1', value: await json.encode(miss) },
+      ],
+    });
+    await producer.disconnect();
+
+    const out: string[] = [];
+    const err: string[] = [];
+    const ac = new AbortController();
+    const env = { ...process.env, OVR_ALPR_KAFKA_BROKERS: brokers.join(',') };
+    const done = alertsCmd(['--config', dir, '--database-url', dbUrl, '--from-beginning', '--metrics-port', '0', '--json', '--log-level', 'warn'], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      signal: ac.signal,
+      env,
+    });
+    try {
+      const reqs = await hook.waitFor(2, 60_000);
+      assert.deepEqual(reqs.map((r) => r.path).sort(), ['/config', '/hotlist']);
+      const bodies = Object.fromEntries(reqs.map((r) => [r.path, JSON.parse(r.body) as { event: { event_id: string }; hotlist: { name: string } | null }]));
+      assert.equal(bodies['/config'].event.event_id, gate.event_id);
+      assert.equal(bodies['/hotlist'].event.event_id, hot.event_id);
+      assert.equal(bodies['/hotlist'].hotlist?.name, 'stolen');
+
+      const line = err.find((l) => l.startsWith('metrics on '));
+      assert.ok(line, err.join('\n'));
+      // The consumer may still be on the last message; wait until all four were counted.
+      const metricsUrl = line.slice('metrics on '.length);
+      let text = '';
+      for (let i = 0; i < 100; i++) {
+        text = await (await fetch(metricsUrl)).text();
+        if (/alpr_alert_events_processed_total 3/.test(text)) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.match(text, /alpr_alert_events_processed_total 3/);
+      assert.match(text, /alpr_alert_triggered_total\{rule="Stolen"\} 1/);
+      assert.match(text, /alpr_notifications_sent_total\{channel="webhook"\} 2/);
+      assert.match(text, /alpr_rule_evaluation_duration_seconds_count 3/);
+    } finally {
+      ac.abort();
+      assert.equal(await done, 0);
+    }
+    const stats = JSON.parse(out.at(-1)!) as { consumed: number; evaluated: number; undecodable: number; fired: number; delivered: number };
+    assert.equal(stats.consumed, 4);
+    assert.equal(stats.evaluated, 3);
+    assert.equal(stats.undecodable, 1);
+    assert.equal(stats.fired, 2);
+    assert.equal(stats.delivered, 2);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchOffsets({ groupId: ALERT_CONSUMER_GROUP, topics: [topic] });
+      const committed = offsets[0].partitions.reduce((n, p) => n + Number(p.offset), 0);
+      assert.equal(committed, 4);
+    } finally {
+      await admin.disconnect();
+    }
+
+    const store = await openPostgresAlertStore(dbUrl);
+    try {
+      const h = await store.queryHistory({ limit: 10, offset: 0 });
+      assert.deepEqual(h.items.map((i) => `${i.rule_name}:${i.status}`).sort(), ['Gate prefix:delivered', 'Stolen:delivered']);
+    } finally {
+      await store.close();
+    }
+  });
+});
