@@ -24,6 +24,8 @@ import type { EventSink } from '../sinks/event-sink.js';
 import type { SettingsContext } from '../settings/context.js';
 import { loadConsoleSettings, privacyKey, retentionPolicy } from '../settings/console-settings.js';
 import { mkdirSync } from 'node:fs';
+import { waitForStop } from './wait-for-stop.js';
+import type { PrivacyOptions } from '../store/privacy.js';
 
 /** Same shape as cli.ts's Io (declared here so cli.ts can import this module without a cycle). */
 export interface ServeIo {
@@ -92,22 +94,6 @@ function commonSettings(
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     throw new AlprError('USAGE', `--log-level must be one of fatal, error, warn, info, debug, trace, silent\n${usage}`);
   return { host: v.host ?? DEFAULT_HOST, port, token, cors, logLevel };
-}
-
-/** Resolves on SIGINT, SIGTERM or `signal` aborting, removing its listeners either way. */
-function waitForStop(signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((done) => {
-    const stop = () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      signal?.removeEventListener('abort', stop);
-      done();
-    };
-    if (signal?.aborted) return done();
-    signal?.addEventListener('abort', stop, { once: true });
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
 }
 
 /** A flag's value as a number >= 0 (whole when `whole`), or undefined when absent. */
@@ -220,11 +206,6 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   checkBind(c.host, c.token);
   const imagesDir = join(dataDir, 'images');
   const pipeline = v['no-pipeline'] ? null : await planPipeline(v, io, env);
-  let sqliteOptions: { privacy?: { key: Buffer } } = {};
-  if (saved.privacy.hash_plates) {
-    mkdirSync(dataDir, { recursive: true });
-    sqliteOptions = { privacy: { key: privacyKey(dataDir) } };
-  }
   // Alert engine (rules, hotlists, history in <data-dir>/alerts.sqlite), opened before the sink so it sees every stored event, spool replays included.
   const { openEmbeddedAlerts } = await import('../alerts/embedded.js');
   const alerts = await openEmbeddedAlerts({
@@ -234,6 +215,13 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
     env,
     log: (l, m, d) => io.err(JSON.stringify({ time: new Date().toISOString(), level: l, msg: m, ...d })),
   });
+  // Plate hashing keeps hotlisted plates in clear (operators must see their hits); every other
+  // plate is stored, and seen by the alert rules, only as its keyed hash.
+  let sqliteOptions: { privacy?: PrivacyOptions } = {};
+  if (saved.privacy.hash_plates) {
+    mkdirSync(dataDir, { recursive: true });
+    sqliteOptions = { privacy: { key: privacyKey(dataDir), keep: (plate) => alerts.engine.isHotlisted(plate) } };
+  }
   let storage: Storage;
   let sink: EventSink | undefined;
   let publish: ((e: StoredEvent) => void) | undefined;
