@@ -74,6 +74,23 @@ interface ConsumerWorker {
   stop(): Promise<StorageConsumerStats>;
 }
 
+/** What stop() reports for a worker that exited before it could send its own numbers. */
+function exitedStats(): StorageConsumerStats {
+  return {
+    consumed: 0,
+    stored: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    batches: 0,
+    failedBatches: 0,
+    lastError: 'worker exited',
+    storedPerSecond: 0,
+    messagesPerSecond: 0,
+    lag: null,
+    crashes: 0,
+  };
+}
+
 /** The storage consumer on a worker thread (bench/backend-worker.ts); onStored gets each committed batch. */
 function startConsumerWorker(data: BackendWorkerData, onStored: (ids: string[], at: number) => void, onWarning: (text: string) => void): ConsumerWorker {
   // Module hooks are per thread: the worker registers tsx itself before loading the TypeScript.
@@ -83,19 +100,7 @@ function startConsumerWorker(data: BackendWorkerData, onStored: (ids: string[], 
   let exited = false;
   worker.once('exit', () => {
     exited = true;
-    stopped({
-      consumed: 0,
-      stored: 0,
-      duplicates: 0,
-      deadLettered: 0,
-      batches: 0,
-      failedBatches: 0,
-      lastError: 'worker exited',
-      storedPerSecond: 0,
-      messagesPerSecond: 0,
-      lag: null,
-      crashes: 0,
-    });
+    stopped(exitedStats());
   });
   const started = new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
@@ -112,20 +117,7 @@ function startConsumerWorker(data: BackendWorkerData, onStored: (ids: string[], 
     stop: () =>
       (stopping ??= new Promise<StorageConsumerStats>((resolve) => {
         stopped = resolve;
-        if (exited)
-          resolve({
-            consumed: 0,
-            stored: 0,
-            duplicates: 0,
-            deadLettered: 0,
-            batches: 0,
-            failedBatches: 0,
-            lastError: 'worker exited',
-            storedPerSecond: 0,
-            messagesPerSecond: 0,
-            lag: null,
-            crashes: 0,
-          });
+        if (exited) resolve(exitedStats());
         else worker.postMessage({ type: 'stop' });
       })),
   };

@@ -9,6 +9,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { FrameReport } from '../pipeline/camera-pipeline.js';
+import type { OverlayMessage } from '../common/live-overlay.js';
 
 const OPEN = 1;
 
@@ -21,15 +22,7 @@ export interface PreviewFrame {
   at: number;
 }
 
-export interface OverlayMessage {
-  type: 'overlay';
-  camera_id: string;
-  index: number;
-  w: number;
-  h: number;
-  tracks: { id: string; type: string | null; box: [number, number, number, number]; plate: string | null; confidence: number | null }[];
-  plates: { track_id: string | null; box: [number, number, number, number]; text: string | null; confidence: number | null }[];
-}
+export type { OverlayMessage };
 
 interface Watcher {
   frame: (f: PreviewFrame) => void;

@@ -4,19 +4,20 @@
  * that prints which rules an event matches and why (nothing is sent).
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadAlertsConfig } from '../alerts/config.js';
 import { AlertEngine } from '../alerts/engine.js';
 import { AlertConsumer, ALERT_CONSUMER_GROUP } from '../alerts/kafka-consumer.js';
 import { PlateEventCodec } from '../bus/codec.js';
+import { serveMetrics } from '../bus/consumer-metrics.js';
 import { SchemaRegistryClient } from '../bus/schema-registry.js';
 import { AlprError } from '../common/errors.js';
 import { PlateEvent } from '../common/plate-event.js';
 import { defaultConfigDir, loadBusConfig } from '../config-loader.js';
 import type { RunIo } from './run.js';
 import { makeLog } from './run.js';
+import { waitForStop } from './wait-for-stop.js';
 
 export const ALERTS_USAGE = `usage: ovr-alpr alerts [--database-url URL] [--brokers H:P,…] [--rules FILE] [--config DIR] [--group G] [--from-beginning]
                       [--metrics-port N] [--metrics-host H] [--log-level L] [--json]
@@ -121,29 +122,16 @@ async function serviceCmd(args: string[], io: RunIo): Promise<number> {
     fromBeginning: v['from-beginning'],
     log: (l, m, d) => log(l, m, d),
   });
-  const metricsServer =
-    metricsPort === undefined
-      ? null
-      : createServer((req, res) => {
-          if (req.url === '/metrics') {
-            void engine.metrics.registry.metrics().then((text) => {
-              res.writeHead(200, { 'content-type': engine.metrics.registry.contentType });
-              res.end(text);
-            });
-          } else {
-            res.writeHead(404).end();
-          }
-        });
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
   const shutdown = async () => {
-    metricsServer?.close();
+    await metricsServer?.close();
     await engine.close();
     await store?.close();
   };
   try {
-    if (metricsServer) {
-      await new Promise<void>((ok, fail) => metricsServer.once('error', fail).listen(metricsPort, metricsHost, ok));
-      const addr = metricsServer.address();
-      io.err(`metrics on http://${metricsHost}:${typeof addr === 'object' && addr ? addr.port : metricsPort}/metrics`);
+    if (metricsPort !== undefined) {
+      metricsServer = await serveMetrics(engine.metrics.registry, metricsHost, metricsPort);
+      io.err(`metrics on http://${metricsHost}:${metricsServer.port}/metrics`);
     }
     await consumer.start();
   } catch (err) {
@@ -157,18 +145,7 @@ async function serviceCmd(args: string[], io: RunIo): Promise<number> {
     `alert engine: ${engine.allRules().length} rule(s), ${engine.hotlistSize} hotlisted plate(s); consuming ${bus.topic} from ${bus.brokers.join(',')} as group ${group}`,
   );
   const timer = setInterval(() => log('info', 'alert engine status', { ...consumer.stats(), ...engine.deliveryStats() }), 10_000);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      io.signal?.removeEventListener('abort', stop);
-      done();
-    };
-    if (io.signal?.aborted) return done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    io.signal?.addEventListener('abort', stop, { once: true });
-  });
+  await waitForStop(io.signal);
   clearInterval(timer);
   await consumer.stop();
   const stats = { ...consumer.stats(), ...engine.deliveryStats() };

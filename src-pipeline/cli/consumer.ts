@@ -15,6 +15,7 @@ import { AlprError } from '../common/errors.js';
 import { defaultConfigDir, loadBusConfig } from '../config-loader.js';
 import type { RunIo } from './run.js';
 import { makeLog } from './run.js';
+import { waitForStop } from './wait-for-stop.js';
 
 export const CONSUMER_USAGE = `usage: ovr-alpr consumer [--database-url URL] [--brokers H:P,…] [--group G] [--config DIR] [--log-level L] [--json]
                          [--metrics-port N] [--metrics-host H] [--status-interval S]
@@ -97,18 +98,7 @@ export async function consumerCmd(args: string[], io: RunIo): Promise<number> {
   io.err(`consuming ${bus.topic} from ${bus.brokers.join(',')} as group ${v.group ?? STORAGE_CONSUMER_GROUP}`);
   if (server) io.err(`metrics on http://${v['metrics-host'] ?? '127.0.0.1'}:${server.port}/metrics`);
   const timer = setInterval(() => log('info', 'consumer status', { ...consumer.stats() }), statusS * 1000);
-  await new Promise<void>((done) => {
-    const stop = () => {
-      process.removeListener('SIGINT', stop);
-      process.removeListener('SIGTERM', stop);
-      io.signal?.removeEventListener('abort', stop);
-      done();
-    };
-    if (io.signal?.aborted) return done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    io.signal?.addEventListener('abort', stop, { once: true });
-  });
+  await waitForStop(io.signal);
   clearInterval(timer);
   await consumer.stop();
   await storage.close();

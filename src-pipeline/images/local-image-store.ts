@@ -18,10 +18,10 @@
  * - Day, month and year folders left empty by a removal are removed.
  */
 import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, realpath, rm, rmdir, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AlprError } from '../common/errors.js';
+import { errno, walkFiles, writeFileAtomic } from './image-files.js';
 import { imageKey, type ImageKind, type ImageMetadata, type ImageRemoval, type ImageStore, type ImageUsage } from './image-store.js';
 
 export interface LocalImageStoreOptions {
@@ -111,10 +111,6 @@ function insideRel(base: string, p: string): string | null {
   return r;
 }
 
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
 export class LocalImageStore implements ImageStore {
   readonly kind = 'local' as const;
   private readonly entries = new Map<string, Entry>();
@@ -145,32 +141,13 @@ export class LocalImageStore implements ImageStore {
 
   /** Rebuilds the size index from the tree (for files another process wrote or removed). */
   async rescan(): Promise<ImageUsage> {
-    const found = new Map<string, Entry>();
-    const walk = async (dir: string, rel: string): Promise<void> => {
-      let list: Dirent[];
-      try {
-        list = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if (errno(err) === 'ENOENT') return;
-        throw err;
-      }
-      for (const d of list) {
-        if (!SEGMENT.test(d.name)) continue; // also skips .tmp and other dot files
-        const childRel = rel ? `${rel}/${d.name}` : d.name;
-        // Symlinks are neither followed nor counted: readdir's Dirent reports them as such.
-        if (d.isDirectory()) await walk(join(dir, d.name), childRel);
-        else if (d.isFile() && IMAGE_EXT.test(d.name)) {
-          const st = await lstat(join(dir, d.name)).catch(() => null);
-          if (st?.isFile()) found.set(childRel, { bytes: st.size, t: st.mtimeMs });
-        }
-      }
-    };
-    await walk(this.root, '');
+    // SEGMENT also skips .tmp and other dot files.
+    const found = await walkFiles(this.root, (name, isDir) => SEGMENT.test(name) && (isDir || IMAGE_EXT.test(name)));
     this.entries.clear();
     this.bytes = 0;
-    for (const [rel, e] of found) {
-      this.entries.set(rel, e);
-      this.bytes += e.bytes;
+    for (const { rel, bytes, t } of found) {
+      this.entries.set(rel, { bytes, t });
+      this.bytes += bytes;
     }
     this.heap.reset(this.entries);
     return this.usage();
@@ -182,26 +159,8 @@ export class LocalImageStore implements ImageStore {
     const target = join(this.root, rel);
     const tmp = join(this.root, TMP_DIR, `${randomUUID()}.tmp`);
     try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(jpeg);
-        if (this.fsync) await fh.sync();
-        await fh.utimes(t / 1000, t / 1000);
-      } finally {
-        await fh.close();
-      }
-      // A prune may remove an emptied day folder between mkdir and rename: retry then.
-      for (let attempt = 0; ; attempt++) {
-        await this.ensureDir(dirname(target));
-        try {
-          await rename(tmp, target);
-          break;
-        } catch (err) {
-          if (errno(err) !== 'ENOENT' || attempt >= 3) throw err;
-        }
-      }
+      await writeFileAtomic(tmp, target, jpeg, { fsync: this.fsync, mtimeMs: t, ensureDir: (dir) => this.ensureDir(dir) });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       if (err instanceof AlprError) throw err;
       throw new AlprError('STORAGE_FAILED', `cannot store image ${rel}: ${(err as Error).message}`, { retriable: true, cause: err });
     }

@@ -27,12 +27,12 @@
  *   crossing) and reported in stats() instead.
  */
 import { randomUUID } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, readFile, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AlprError } from '../common/errors.js';
 import { Backoff } from '../ingest/backoff.js';
 import { errorDetails, noLog, safeLog, type SinkLog } from '../sinks/log.js';
+import { errno, renameInto, walkFiles, writeFileAtomic } from './image-files.js';
 import { IMAGE_KINDS, imageKey, type ImageKind, type ImageMetadata } from './image-store.js';
 
 /** What the queue needs of an S3ImageStore (an interface so the queue's logic stays testable without a server). */
@@ -112,34 +112,6 @@ const PENDING = 'pending';
 const UPLOADED = 'uploaded';
 const TMP = '.tmp';
 const KEY_RE = /^(\d{4})\/(\d{2})\/(\d{2})\/([A-Za-z0-9][A-Za-z0-9_-]{0,127})-(plate|vehicle|frame)\.jpg$/;
-
-function errno(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | null)?.code;
-}
-
-/** Files (relative keys) under `root`, with size and mtime; missing root = none. */
-async function walk(root: string): Promise<{ rel: string; bytes: number; t: number }[]> {
-  const out: { rel: string; bytes: number; t: number }[] = [];
-  const visit = async (dir: string, rel: string): Promise<void> => {
-    let list: Dirent[];
-    try {
-      list = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return;
-      throw err;
-    }
-    for (const d of list) {
-      const childRel = rel ? `${rel}/${d.name}` : d.name;
-      if (d.isDirectory()) await visit(join(dir, d.name), childRel);
-      else if (d.isFile()) {
-        const st = await stat(join(dir, d.name)).catch(() => null);
-        if (st) out.push({ rel: childRel, bytes: st.size, t: st.mtimeMs });
-      }
-    }
-  };
-  await visit(root, '');
-  return out;
-}
 
 /** FIFO with O(1) push/shift (an outage can leave hundreds of thousands of keys waiting; Array.shift would be O(n)). */
 class KeyDeque {
@@ -407,37 +379,11 @@ export class ImageUploadQueue {
   }
 
   private async writeAtomic(path: string, data: Buffer): Promise<void> {
-    const tmp = join(this.dir, TMP, `${randomUUID()}.tmp`);
-    try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(data);
-        if (this.fsync) await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await this.moveInto(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** rename() into a day folder, creating it; retried when a sweep removed the folder in between. */
-  private async moveInto(from: string, to: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      await mkdir(dirname(to), { recursive: true });
-      try {
-        await rename(from, to);
-        return;
-      } catch (err) {
-        if (errno(err) !== 'ENOENT' || attempt >= 3) throw err;
-      }
-    }
+    await writeFileAtomic(join(this.dir, TMP, `${randomUUID()}.tmp`), path, data, { fsync: this.fsync });
   }
 
   private async scan(): Promise<void> {
-    const pendingFiles = await walk(join(this.dir, PENDING));
+    const pendingFiles = await walkFiles(join(this.dir, PENDING));
     const jpegs = new Set(pendingFiles.filter((f) => KEY_RE.test(f.rel)).map((f) => f.rel));
     const found: { key: string; bytes: number; t: number }[] = [];
     for (const f of pendingFiles) {
@@ -457,7 +403,7 @@ export class ImageUploadQueue {
       this.pendingBytes += f.bytes;
       this.queue(f.key, item);
     }
-    const uploaded = (await walk(join(this.dir, UPLOADED))).filter((f) => KEY_RE.test(f.rel));
+    const uploaded = (await walkFiles(join(this.dir, UPLOADED))).filter((f) => KEY_RE.test(f.rel));
     uploaded.sort((a, b) => a.t - b.t || (a.rel < b.rel ? -1 : 1));
     for (const f of uploaded) {
       if (this.pending.has(f.rel)) {
@@ -592,7 +538,7 @@ export class ImageUploadQueue {
       }
       try {
         const dest = join(this.dir, UPLOADED, key);
-        await this.moveInto(file, dest);
+        await renameInto(file, dest);
         const now = new Date();
         await utimes(dest, now, now).catch(() => undefined);
         await unlink(`${file}.json`).catch(() => undefined);

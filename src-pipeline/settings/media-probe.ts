@@ -6,20 +6,12 @@
 import { execFile } from 'node:child_process';
 import type { CameraConfig } from '../common/cameras-config.js';
 import { AlprError } from '../common/errors.js';
+import type { ProbeResult } from '../common/source-probe.js';
 
 export const PROBE_TIMEOUT_MS = 10_000;
 const MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024;
 
-export interface ProbeResult {
-  ok: boolean;
-  codec?: string;
-  width?: number;
-  height?: number;
-  fps?: number;
-  /** Readable reason when ok is false. */
-  error?: string;
-  elapsed_ms: number;
-}
+export type { ProbeResult };
 
 type Source = Pick<CameraConfig, 'source' | 'type' | 'transport'>;
 

@@ -1,10 +1,10 @@
 /** Typed calls for the Health screen: camera rates, service health, totals, backend status. */
-import type { BackendStatus, CameraRow, HealthAnswer, StatsAnswer } from '../screens/health/types';
+import type { BackendStatus, CamerasAnswer, CameraStatus, HealthAnswer, StatsAnswer } from './types';
 import { ApiRequestError, apiGet } from './client';
 
-export type { BackendStatus, CameraRow, HealthAnswer, StatsAnswer };
+export type { BackendStatus, CameraStatus, HealthAnswer, StatsAnswer };
 
-export const getCameras = (signal?: AbortSignal) => apiGet<{ pipeline: boolean; cameras: CameraRow[] }>('/cameras', undefined, signal);
+export const getCameras = (signal?: AbortSignal) => apiGet<CamerasAnswer>('/cameras', undefined, signal);
 export const getStats = (signal?: AbortSignal) => apiGet<StatsAnswer>('/stats', undefined, signal);
 
 /** /health answers 503 with the same body when the database is down: that is data here, not an error. */

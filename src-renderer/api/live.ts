@@ -5,34 +5,11 @@
  * so the Live screen opens it and the rest of the console does not). Reconnects back off from
  * 0.5 s to 10 s.
  */
+import type { OverlayMessage } from '../../src-pipeline/common/live-overlay';
 import type { StoredEvent } from '../../src-pipeline/common/plate-event';
 import { authedUrl } from './client';
 
-export interface OverlayTrack {
-  id: string;
-  type: string | null;
-  box: [number, number, number, number];
-  plate: string | null;
-  confidence: number | null;
-}
-
-export interface OverlayPlate {
-  track_id: string | null;
-  box: [number, number, number, number];
-  text: string | null;
-  confidence: number | null;
-}
-
-export interface OverlayMessage {
-  type: 'overlay';
-  camera_id: string;
-  index: number;
-  w: number;
-  h: number;
-  fps: number | null;
-  tracks: OverlayTrack[];
-  plates: OverlayPlate[];
-}
+export type { OverlayMessage };
 
 export type LiveMessage = { type: 'hello'; version: string; max_queue: number } | { type: 'event'; event: StoredEvent } | OverlayMessage;
 

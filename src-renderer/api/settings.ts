@@ -1,6 +1,7 @@
 /** Typed calls for the Settings screen (/settings/*). */
 import type { CameraConfig } from '../../src-pipeline/common/cameras-config';
-import type { BackendCheck } from '../screens/health/types';
+import type { ProbeResult } from '../../src-pipeline/common/source-probe';
+import type { BackendCheck } from './types';
 import { ApiRequestError, apiGet, apiSend, apiToken, apiUrl } from './client';
 
 export type { BackendCheck };
@@ -16,15 +17,7 @@ export interface CamerasList {
   cameras: CameraRaw[];
 }
 
-export interface ProbeResult {
-  ok: boolean;
-  codec?: string;
-  width?: number;
-  height?: number;
-  fps?: number;
-  error?: string;
-  elapsed_ms: number;
-}
+export type { ProbeResult };
 
 export interface SourceRef {
   source: string;

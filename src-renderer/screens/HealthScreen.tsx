@@ -10,6 +10,7 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { Spinner } from '../components/Spinner';
 import { startHealthPolling, useHealthStore } from '../stores/health';
 import { currentProblems, eventsPerMinute, type Sample } from './health/problems';
+import { DataTable } from '../components/DataTable';
 
 const COLORS = ['#4ea1ff', '#ffd166', '#3fbf7f', '#ff6b6b', '#c792ea', '#f78c6c', '#89ddff', '#c3e88d'];
 const AXIS = { stroke: 'var(--text-muted)', fontSize: 11 };
@@ -38,6 +39,36 @@ function Chart({ title, children }: { title: string; children: React.ReactElemen
         </ResponsiveContainer>
       </div>
     </section>
+  );
+}
+
+/** One line per camera over the sampled window; `integers` for counts, `connectNulls` to bridge samples a camera missed. */
+function CameraLines({
+  title,
+  data,
+  ids,
+  integers = false,
+  connectNulls = false,
+}: {
+  title: string;
+  data: ReturnType<typeof perCamera>;
+  ids: string[];
+  integers?: boolean;
+  connectNulls?: boolean;
+}) {
+  return (
+    <Chart title={title}>
+      <LineChart data={data}>
+        <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
+        <XAxis dataKey="t" tick={AXIS} minTickGap={40} />
+        <YAxis tick={AXIS} width={36} allowDecimals={!integers} />
+        <Tooltip {...TOOLTIP} />
+        <Legend />
+        {ids.map((id, i) => (
+          <Line key={id} dataKey={id} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} connectNulls={connectNulls} />
+        ))}
+      </LineChart>
+    </Chart>
   );
 }
 
@@ -100,73 +131,34 @@ export function HealthScreen() {
       {pipeline && ids.length === 0 && <EmptyState title="No cameras configured">Add a camera under Settings.</EmptyState>}
 
       {ids.length > 0 && (
-        <table className="data health-cameras">
-          <thead>
-            <tr>
-              <th>Camera</th>
-              <th>State</th>
-              <th>fps in / out</th>
-              <th>Frames</th>
-              <th>Dropped</th>
-              <th>Queue</th>
-              <th>Tracks</th>
-              <th>Events</th>
-              <th>Restarts</th>
-              <th>Size</th>
+        <DataTable
+          className="health-cameras"
+          columns={['Camera', 'State', 'fps in / out', 'Frames', 'Dropped', 'Queue', 'Tracks', 'Events', 'Restarts', 'Size']}
+        >
+          {(last?.cameras ?? []).map((c) => (
+            <tr key={c.id}>
+              <td>{c.id}</td>
+              <td>
+                <span className={`badge ${c.state === 'running' ? 'ok' : c.state === 'failed' ? 'danger' : 'warn'}`}>{c.state}</span>
+              </td>
+              <td>
+                {c.fps_in} / {c.fps_out}
+              </td>
+              <td>{c.frames}</td>
+              <td>{c.dropped}</td>
+              <td>{c.queue_depth ?? '–'}</td>
+              <td>{c.tracks}</td>
+              <td>{c.events}</td>
+              <td>{c.restarts}</td>
+              <td>{c.width && c.height ? `${c.width}×${c.height}` : '–'}</td>
             </tr>
-          </thead>
-          <tbody>
-            {(last?.cameras ?? []).map((c) => (
-              <tr key={c.id}>
-                <td>{c.id}</td>
-                <td>
-                  <span className={`badge ${c.state === 'running' ? 'ok' : c.state === 'failed' ? 'danger' : 'warn'}`}>{c.state}</span>
-                </td>
-                <td>
-                  {c.fps_in} / {c.fps_out}
-                </td>
-                <td>{c.frames}</td>
-                <td>{c.dropped}</td>
-                <td>{c.queue_depth ?? '–'}</td>
-                <td>{c.tracks}</td>
-                <td>{c.events}</td>
-                <td>{c.restarts}</td>
-                <td>{c.width && c.height ? `${c.width}×${c.height}` : '–'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
 
       <div className="health-grid">
-        {ids.length > 0 && (
-          <Chart title="Frames per second (decoded)">
-            <LineChart data={fps}>
-              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-              <XAxis dataKey="t" tick={AXIS} minTickGap={40} />
-              <YAxis tick={AXIS} width={36} />
-              <Tooltip {...TOOLTIP} />
-              <Legend />
-              {ids.map((id, i) => (
-                <Line key={id} dataKey={id} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} connectNulls />
-              ))}
-            </LineChart>
-          </Chart>
-        )}
-        {ids.length > 0 && (
-          <Chart title="Frames dropped per sample">
-            <LineChart data={drops}>
-              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-              <XAxis dataKey="t" tick={AXIS} minTickGap={40} />
-              <YAxis tick={AXIS} width={36} allowDecimals={false} />
-              <Tooltip {...TOOLTIP} />
-              <Legend />
-              {ids.map((id, i) => (
-                <Line key={id} dataKey={id} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} />
-              ))}
-            </LineChart>
-          </Chart>
-        )}
+        {ids.length > 0 && <CameraLines title="Frames per second (decoded)" data={fps} ids={ids} connectNulls />}
+        {ids.length > 0 && <CameraLines title="Frames dropped per sample" data={drops} ids={ids} integers />}
         {stages.length > 0 && (
           <Chart title="Stage latency, median ms">
             <BarChart data={stageRows}>
@@ -190,20 +182,7 @@ export function HealthScreen() {
             <Line dataKey="epm" name="events/min" stroke={COLORS[2]} dot={false} isAnimationActive={false} />
           </LineChart>
         </Chart>
-        {ids.length > 0 && (
-          <Chart title="Queue depth (frames waiting)">
-            <LineChart data={queues}>
-              <CartesianGrid stroke="var(--border)" strokeDasharray="3 3" />
-              <XAxis dataKey="t" tick={AXIS} minTickGap={40} />
-              <YAxis tick={AXIS} width={36} allowDecimals={false} />
-              <Tooltip {...TOOLTIP} />
-              <Legend />
-              {ids.map((id, i) => (
-                <Line key={id} dataKey={id} stroke={COLORS[i % COLORS.length]} dot={false} isAnimationActive={false} />
-              ))}
-            </LineChart>
-          </Chart>
-        )}
+        {ids.length > 0 && <CameraLines title="Queue depth (frames waiting)" data={queues} ids={ids} integers />}
         <section className="card" aria-labelledby="backend-h">
           <h2 id="backend-h">Services</h2>
           <dl className="kv">

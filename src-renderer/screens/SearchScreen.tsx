@@ -14,6 +14,7 @@ import { Spinner } from '../components/Spinner';
 import { useApi } from '../components/useApi';
 import { confClass, formatDateTime, percent, shownPlate, vehicleText } from '../lib/format';
 import { hrefFor, navigate } from '../router';
+import { DataTable } from '../components/DataTable';
 
 const PAGE = 50;
 const FIELDS = [
@@ -306,29 +307,19 @@ function FuzzyResults({ plate }: { plate: string }) {
     );
   const RANK = ['identical', 'look-alike', 'one edit'];
   return (
-    <table className="data" style={{ marginTop: '1rem' }} data-testid="fuzzy-results">
-      <thead>
-        <tr>
-          <th>Plate</th>
-          <th>Match</th>
-          <th>Events</th>
-          <th>Last seen</th>
+    <DataTable style={{ marginTop: '1rem' }} data-testid="fuzzy-results" columns={['Plate', 'Match', 'Events', 'Last seen']}>
+      {res.data.matches.map((m) => (
+        <tr key={m.plate}>
+          <td>
+            <a href={hrefFor('search', [], { plate: m.plate })}>
+              <span className="plate-text">{m.plate}</span>
+            </a>
+          </td>
+          <td>{RANK[m.rank] ?? m.rank}</td>
+          <td>{m.events}</td>
+          <td>{formatDateTime(m.last_seen)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {res.data.matches.map((m) => (
-          <tr key={m.plate}>
-            <td>
-              <a href={hrefFor('search', [], { plate: m.plate })}>
-                <span className="plate-text">{m.plate}</span>
-              </a>
-            </td>
-            <td>{RANK[m.rank] ?? m.rank}</td>
-            <td>{m.events}</td>
-            <td>{formatDateTime(m.last_seen)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }

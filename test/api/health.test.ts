@@ -10,14 +10,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'minio';
-import { apiCmd, type ServeIo } from '../../src-pipeline/cli/serve.js';
+import { apiCmd } from '../../src-pipeline/cli/serve.js';
 import { openS3ImageStore, type S3ImageStore } from '../../src-pipeline/images/s3-image-store.js';
 import { HealthChecker, type ComponentCheck } from '../../src-pipeline/api/health.js';
 import { freePort } from '../support/tools.js';
 import { postgresSkip, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { kafkaBrokers, kafkaSkip, registrySkip, s3Settings, s3Skip } from '../support/services.js';
-import { getJson, openTestStore, startServer, type Running, type TestStore } from './support.js';
+import { s3Admin, s3Env } from '../support/s3.js';
+import { getJson, openTestStore, startCommand, startServer, type Running, type TestStore } from './support.js';
 
 interface Component {
   status: string;
@@ -212,27 +212,11 @@ describe('ovr-alpr api (backend): /health and presigned image URLs from config/b
       OVR_ALPR_CONFIG_DIR: cfg,
       OVR_ALPR_KAFKA_BROKERS: kafkaBrokers().join(','),
       OVR_ALPR_SCHEMA_REGISTRY_URL: process.env.OVR_ALPR_SCHEMA_REGISTRY_URL,
-      OVR_ALPR_S3_ENDPOINT: s.endpoint,
-      OVR_ALPR_S3_REGION: s.region,
-      OVR_ALPR_S3_ACCESS_KEY: s.accessKey,
-      OVR_ALPR_S3_SECRET_KEY: s.secretKey,
+      ...s3Env(),
     };
-    const ac = new AbortController();
-    let onUrl!: (u: string) => void;
-    const urlP = new Promise<string>((r) => (onUrl = r));
-    const err: string[] = [];
-    const io: ServeIo = {
-      out: (l) => {
-        const m = /^listening on (http:\/\/\S+)$/.exec(l);
-        if (m) onUrl(m[1]);
-      },
-      err: (l) => err.push(l),
-      signal: ac.signal,
-      env,
-    };
-    const done = apiCmd(['--port', '0', '--log-level', 'silent'], io);
+    const cmd = await startCommand(apiCmd, ['--port', '0', '--log-level', 'silent'], env);
     try {
-      const url = await Promise.race([urlP, done.then((c) => Promise.reject(new Error(`exited ${c}: ${err.join('\n')}`)))]);
+      const url = cmd.url;
       const r = await getJson(`${url}/health`);
       const body = r.body as unknown as Health;
       assert.equal(r.status, 200, JSON.stringify(body));
@@ -240,16 +224,7 @@ describe('ovr-alpr api (backend): /health and presigned image URLs from config/b
       assert.equal((body as unknown as { image_uploads?: unknown }).image_uploads, undefined, 'the backend uploads nothing');
 
       const key = `2024/05/01/${randomUUID()}-plate.jpg`;
-      const host = new URL(s.endpoint);
-      const admin = new Client({
-        endPoint: host.hostname,
-        port: Number(host.port),
-        useSSL: false,
-        accessKey: s.accessKey,
-        secretKey: s.secretKey,
-        region: s.region,
-        pathStyle: true,
-      });
+      const admin = s3Admin();
       const bytes = Buffer.from([0xff, 0xd8, 1, 2, 3, 4]);
       await admin.putObject(s.bucket, key, bytes, bytes.length, { 'Content-Type': 'image/jpeg' });
       try {
@@ -262,8 +237,7 @@ describe('ovr-alpr api (backend): /health and presigned image URLs from config/b
         await admin.removeObject(s.bucket, key);
       }
     } finally {
-      ac.abort();
-      assert.equal(await done, 0);
+      assert.equal(await cmd.stop(), 0);
     }
   });
 });

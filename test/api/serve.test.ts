@@ -7,52 +7,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { apiCmd, serveCmd, type ServeIo } from '../../src-pipeline/cli/serve.js';
+import { apiCmd, serveCmd } from '../../src-pipeline/cli/serve.js';
 import { AlprError } from '../../src-pipeline/common/errors.js';
 import { openSqliteStorage } from '../../src-pipeline/store/sqlite.js';
 import { postgresSkip, startTestPostgres, type TestPostgres } from '../support/postgres.js';
 import { WebSocket } from 'ws';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
-import { makeEvent } from './support.js';
+import { makeEvent, startCommand } from './support.js';
 
 const CLIP03 = sharedDataDir('video', '03_nz_highway_incar_qengineering.mp4');
-
-interface Started {
-  url: string;
-  out: string[];
-  err: string[];
-  stop(): Promise<number>;
-}
-
-/** Runs a command until its "listening on" line, and returns a stop() that aborts it. */
-async function start(cmd: (args: string[], io: ServeIo) => Promise<number>, args: string[], env: Record<string, string | undefined> = {}): Promise<Started> {
-  const ac = new AbortController();
-  const out: string[] = [];
-  const err: string[] = [];
-  let onUrl!: (u: string) => void;
-  const urlP = new Promise<string>((r) => (onUrl = r));
-  const io: ServeIo = {
-    out: (l) => {
-      out.push(l);
-      const m = /^listening on (http:\/\/\S+)$/.exec(l);
-      if (m) onUrl(m[1]);
-    },
-    err: (l) => err.push(l),
-    signal: ac.signal,
-    env,
-  };
-  const done = cmd(args, io);
-  const url = await Promise.race([urlP, done.then((code) => Promise.reject(new Error(`exited ${code} before listening: ${err.join('\n')}`)))]);
-  return {
-    url,
-    out,
-    err,
-    stop: async () => {
-      ac.abort();
-      return done;
-    },
-  };
-}
 
 describe('ovr-alpr serve', () => {
   let dir: string;
@@ -65,7 +28,7 @@ describe('ovr-alpr serve', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints the URL, serves D/events.sqlite and stops with 0', async () => {
-    const s = await start(serveCmd, ['--data-dir', dir, '--port', '0', '--no-pipeline', '--log-level', 'silent']);
+    const s = await startCommand(serveCmd, ['--data-dir', dir, '--port', '0', '--no-pipeline', '--log-level', 'silent']);
     try {
       assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
       const body = (await (await fetch(`${s.url}/events/recent`)).json()) as { count: number };
@@ -80,7 +43,7 @@ describe('ovr-alpr serve', () => {
   it('runs the pipeline on a --source: events reach the live feed, the store, /cameras and /metrics', { skip: sharedSkip([CLIP03]) }, async () => {
     const data = mkdtempSync(join(tmpdir(), 'ovr-serve-pipeline-'));
     try {
-      const s = await start(serveCmd, ['--data-dir', data, '--port', '0', '--source', CLIP03, '--log-level', 'warn']);
+      const s = await startCommand(serveCmd, ['--data-dir', data, '--port', '0', '--source', CLIP03, '--log-level', 'warn']);
       const live: string[] = [];
       const ws = new WebSocket(`${s.url.replace(/^http/, 'ws')}/live`);
       ws.on('message', (m) => {
@@ -126,7 +89,7 @@ describe('ovr-alpr serve', () => {
   it('serves the stored events with an empty pipeline when no camera is configured', async () => {
     const cfg = mkdtempSync(join(tmpdir(), 'ovr-serve-cfg-'));
     try {
-      const s = await start(serveCmd, ['--data-dir', dir, '--port', '0', '--config', cfg, '--log-level', 'silent']);
+      const s = await startCommand(serveCmd, ['--data-dir', dir, '--port', '0', '--config', cfg, '--log-level', 'silent']);
       const cams = (await (await fetch(`${s.url}/cameras`)).json()) as { pipeline: boolean; cameras: unknown[] };
       assert.deepEqual(cams, { pipeline: true, cameras: [] });
       assert.equal(await s.stop(), 0);
@@ -146,7 +109,7 @@ describe('ovr-alpr serve', () => {
     );
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'file-token-0123456789\n');
-    const s = await start(serveCmd, ['--data-dir', dir, '--port', '0', '--token-file', tokenFile, '--no-pipeline', '--log-level', 'silent']);
+    const s = await startCommand(serveCmd, ['--data-dir', dir, '--port', '0', '--token-file', tokenFile, '--no-pipeline', '--log-level', 'silent']);
     try {
       assert.equal((await fetch(`${s.url}/stats`)).status, 401);
       assert.equal((await fetch(`${s.url}/stats`, { headers: { authorization: 'Bearer file-token-0123456789' } })).status, 200);
@@ -156,7 +119,7 @@ describe('ovr-alpr serve', () => {
   });
 
   it('takes the token from OVR_ALPR_API_TOKEN', async () => {
-    const s = await start(serveCmd, ['--data-dir', dir, '--port', '0', '--no-pipeline', '--log-level', 'silent'], {
+    const s = await startCommand(serveCmd, ['--data-dir', dir, '--port', '0', '--no-pipeline', '--log-level', 'silent'], {
       OVR_ALPR_API_TOKEN: 'env-token-0123456789',
     });
     try {
@@ -190,7 +153,7 @@ describe('ovr-alpr api (PostgreSQL)', { skip: postgresSkip() }, () => {
   after(async () => pg?.stop());
 
   it('serves the PostgreSQL store from --database-url or OVR_ALPR_DATABASE_URL', async () => {
-    const s = await start(apiCmd, ['--port', '0', '--log-level', 'silent'], { OVR_ALPR_DATABASE_URL: url });
+    const s = await startCommand(apiCmd, ['--port', '0', '--log-level', 'silent'], { OVR_ALPR_DATABASE_URL: url });
     try {
       const health = (await (await fetch(`${s.url}/health`)).json()) as { status: string; storage: string };
       assert.deepEqual([health.status, health.storage], ['ok', 'postgres']);
@@ -200,7 +163,7 @@ describe('ovr-alpr api (PostgreSQL)', { skip: postgresSkip() }, () => {
     } finally {
       assert.equal(await s.stop(), 0);
     }
-    const s2 = await start(apiCmd, ['--database-url', url, '--port', '0', '--log-level', 'silent']);
+    const s2 = await startCommand(apiCmd, ['--database-url', url, '--port', '0', '--log-level', 'silent']);
     assert.equal(await s2.stop(), 0);
   });
 });

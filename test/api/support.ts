@@ -10,6 +10,7 @@ import { PlateEvent, type PlateEventInput, type StoredEvent } from '../../src-pi
 import type { Storage } from '../../src-pipeline/store/storage.js';
 import { openSqliteStorage } from '../../src-pipeline/store/sqlite.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../src-pipeline/api/server.js';
+import type { ServeIo } from '../../src-pipeline/cli/serve.js';
 
 export function makeEvent(over: Omit<Partial<PlateEventInput>, 'plate'> & { plate?: string; confidence?: number; at?: string } = {}): PlateEvent {
   const { plate = 'ABC123', confidence = 0.9, at = '2024-05-01T12:00:00.000Z', ...rest } = over;
@@ -69,6 +70,47 @@ export async function startServer(opts: Partial<ApiServerOptions> & { storage: S
   const server = await createApiServer({ host: '127.0.0.1', port: 0, validateResponses: true, defaultMetrics: false, ...opts });
   const url = await server.listen();
   return { server, url };
+}
+
+export interface StartedCommand {
+  url: string;
+  out: string[];
+  err: string[];
+  stop(): Promise<number>;
+}
+
+/** Runs `serve`/`api` in-process until its "listening on" line, and returns a stop() that aborts it and gives its exit code. */
+export async function startCommand(
+  cmd: (args: string[], io: ServeIo) => Promise<number>,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<StartedCommand> {
+  const ac = new AbortController();
+  const out: string[] = [];
+  const err: string[] = [];
+  let onUrl!: (u: string) => void;
+  const urlP = new Promise<string>((r) => (onUrl = r));
+  const io: ServeIo = {
+    out: (l) => {
+      out.push(l);
+      const m = /^listening on (http:\/\/\S+)$/.exec(l);
+      if (m) onUrl(m[1]);
+    },
+    err: (l) => err.push(l),
+    signal: ac.signal,
+    env,
+  };
+  const done = cmd(args, io);
+  const url = await Promise.race([urlP, done.then((code) => Promise.reject(new Error(`exited ${code} before listening: ${err.join('\n')}`)))]);
+  return {
+    url,
+    out,
+    err,
+    stop: async () => {
+      ac.abort();
+      return done;
+    },
+  };
 }
 
 export async function getJson(

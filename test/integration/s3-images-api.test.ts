@@ -11,8 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'minio';
-import { serveCmd, type ServeIo } from '../../src-pipeline/cli/serve.js';
+import { serveCmd } from '../../src-pipeline/cli/serve.js';
 import { imageFetchPath } from '../../src-pipeline/common/image-urls.js';
 import { loadImagesConfig } from '../../src-pipeline/images/images-config-loader.js';
 import { openLocalImageStore } from '../../src-pipeline/images/local-image-store.js';
@@ -21,30 +20,12 @@ import { ImageUploadSink } from '../../src-pipeline/sinks/image-upload-sink.js';
 import { StoreSink } from '../../src-pipeline/sinks/store-sink.js';
 import { defaultConfigDir } from '../../src-pipeline/config-loader.js';
 import { s3Settings, s3Skip } from '../support/services.js';
+import { jpegBytes, removeBuckets, s3Admin, s3Env } from '../support/s3.js';
 import { sharedDataDir, sharedSkip } from '../support/shared.js';
-import { getJson, makeEvent, openTestStore, startServer, type Running, type TestStore } from '../api/support.js';
+import { getJson, makeEvent, openTestStore, startCommand, startServer, type Running, type StartedCommand, type TestStore } from '../api/support.js';
 
 const skip = s3Skip('test/integration/s3-images-api.test.ts');
 const buckets: string[] = [];
-
-function admin(): Client {
-  const s = s3Settings();
-  const url = new URL(s.endpoint);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port || 80),
-    useSSL: false,
-    accessKey: s.accessKey,
-    secretKey: s.secretKey,
-    region: s.region,
-    pathStyle: true,
-  });
-}
-
-function s3Env(): Record<string, string> {
-  const s = s3Settings();
-  return { OVR_ALPR_S3_ENDPOINT: s.endpoint, OVR_ALPR_S3_REGION: s.region, OVR_ALPR_S3_ACCESS_KEY: s.accessKey, OVR_ALPR_S3_SECRET_KEY: s.secretKey };
-}
 
 function configWith(imagesYaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'ovr-s3api-cfg-'));
@@ -53,25 +34,8 @@ function configWith(imagesYaml: string): string {
   return dir;
 }
 
-function jpeg(n: number, fill: number): Buffer {
-  const b = Buffer.alloc(n, fill);
-  b[0] = 0xff;
-  b[1] = 0xd8;
-  return b;
-}
-
 after(async () => {
-  const c = admin();
-  for (const bucket of buckets) {
-    try {
-      const names: string[] = [];
-      for await (const o of c.listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string }>) if (o.name) names.push(o.name);
-      if (names.length) await c.removeObjects(bucket, names);
-      await c.removeBucket(bucket);
-    } catch {
-      // never created
-    }
-  }
+  await removeBuckets(buckets);
 });
 
 describe('API image routes with S3 (real S3 server)', { skip }, () => {
@@ -105,8 +69,8 @@ describe('API image routes with S3 (real S3 server)', { skip }, () => {
   it('serves the cached copy, then redirects to a presigned URL once the cache let it go; /health and /metrics show the queue', async () => {
     const sink = new ImageUploadSink({ inner: new StoreSink({ storage: store.storage }), queue: s3.queue!, includePlateText: false });
     const event = makeEvent();
-    const plate = jpeg(1500, 0x31);
-    await sink.write({ event, images: { plate, vehicle: null, frame: jpeg(6000, 0x32) } });
+    const plate = jpegBytes(1500, 0x31);
+    await sink.write({ event, images: { plate, vehicle: null, frame: jpegBytes(6000, 0x32) } });
     const stored = await store.storage.get(event.event_id);
     const key = `2024/05/01/${event.event_id}-plate.jpg`;
     assert.equal(stored?.images.plate_url, `s3://${bucket}/${key}`);
@@ -120,7 +84,7 @@ describe('API image routes with S3 (real S3 server)', { skip }, () => {
     assert.deepEqual(Buffer.from(await cached.arrayBuffer()), plate);
 
     assert.equal(await s3.queue!.drained(20_000), true);
-    const st = await admin().statObject(bucket, key);
+    const st = await s3Admin().statObject(bucket, key);
     assert.equal(st.metaData['plate-text'], undefined, 'includePlateText off keeps the plate out of metadata');
     assert.equal(st.metaData['camera-id'], event.camera_id);
     const health = (await getJson(`${srv.url}/health`)).body as { components: Record<string, { status: string }>; image_uploads?: { pending: number } };
@@ -181,14 +145,14 @@ describe('API image routes with S3 (real S3 server)', { skip }, () => {
     const local = await openLocalImageStore(join(store.dir, 'images'));
     const sink = new StoreSink({ storage: store.storage, images: local });
     const event = makeEvent();
-    await sink.write({ event, images: { plate: jpeg(700, 0x44) } });
+    await sink.write({ event, images: { plate: jpegBytes(700, 0x44) } });
     const res = await fetch(`${srv.url}/events/${event.event_id}/images/plate`, { redirect: 'manual' });
     assert.equal(res.status, 302);
     const location = res.headers.get('location') as string;
     assert.equal(location, `/images/2024/05/01/${event.event_id}-plate.jpg`);
     const img = await fetch(`${srv.url}${location}`);
     assert.equal(img.status, 200);
-    assert.deepEqual(Buffer.from(await img.arrayBuffer()), jpeg(700, 0x44));
+    assert.deepEqual(Buffer.from(await img.arrayBuffer()), jpegBytes(700, 0x44));
   });
 });
 
@@ -200,22 +164,10 @@ describe('serve with config/images.yaml enabling S3 (real S3 server, real pipeli
     buckets.push(bucket);
     const cfg = configWith(`s3:\n  enabled: true\n  bucket: ${bucket}\n`);
     const data = mkdtempSync(join(tmpdir(), 'ovr-s3serve-'));
-    const ac = new AbortController();
-    const err: string[] = [];
-    let onUrl!: (u: string) => void;
-    const urlP = new Promise<string>((r) => (onUrl = r));
-    const io: ServeIo = {
-      out: (l) => {
-        const m = /^listening on (http:\/\/\S+)$/.exec(l);
-        if (m) onUrl(m[1]);
-      },
-      err: (l) => err.push(l),
-      signal: ac.signal,
-      env: s3Env(),
-    };
-    const done = serveCmd(['--data-dir', data, '--port', '0', '--source', CLIP03, '--config', cfg, '--log-level', 'warn'], io);
+    let cmd: StartedCommand | undefined;
     try {
-      const url = await Promise.race([urlP, done.then((c) => Promise.reject(new Error(`exited ${c}: ${err.join('\n')}`)))]);
+      cmd = await startCommand(serveCmd, ['--data-dir', data, '--port', '0', '--source', CLIP03, '--config', cfg, '--log-level', 'warn'], s3Env());
+      const url = cmd.url;
       const deadline = Date.now() + 150_000;
       let cams: { cameras: { state: string; events: number }[] } = { cameras: [] };
       while (Date.now() < deadline) {
@@ -240,7 +192,7 @@ describe('serve with config/images.yaml enabling S3 (real S3 server, real pipeli
           const u = e.images[field];
           if (u === null) continue;
           assert.match(u, new RegExp(`^s3://${bucket}/\\d{4}/\\d{2}/\\d{2}/${e.event_id}-(plate|vehicle|frame)\\.jpg$`));
-          const st = await admin().statObject(bucket, u.slice(`s3://${bucket}/`.length));
+          const st = await s3Admin().statObject(bucket, u.slice(`s3://${bucket}/`.length));
           assert.ok(st.size > 0);
           assert.equal(st.metaData['camera-id'], '03_nz_highway_incar_qengineering');
         }
@@ -250,8 +202,7 @@ describe('serve with config/images.yaml enabling S3 (real S3 server, real pipeli
         assert.equal(img.headers.get('content-type'), 'image/jpeg');
       }
     } finally {
-      ac.abort();
-      assert.equal(await done, 0);
+      if (cmd) assert.equal(await cmd.stop(), 0);
       rmSync(data, { recursive: true, force: true });
       rmSync(cfg, { recursive: true, force: true });
     }

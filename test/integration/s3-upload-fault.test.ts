@@ -11,24 +11,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { Client } from 'minio';
+import { join } from 'node:path';
 import type { PlateEvent } from '../../src-pipeline/common/plate-event.js';
 import { setupImages, type ServeImages } from '../../src-pipeline/images/s3-images.js';
 import { createEmbeddedSink, type EmbeddedSink, type EventSink } from '../../src-pipeline/sinks/index.js';
 import { makeEvent } from '../api/support.js';
 import { s3Settings, s3Skip } from '../support/services.js';
+import { objectBytes, objectNames, s3Admin } from '../support/s3.js';
+import { servicesInstance } from '../support/services-instance.js';
 
 const skip = s3Skip('test/integration/s3-upload-fault.test.ts');
-const SERVICES_SH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'services.sh');
-const run = promisify(execFile);
 const BUCKET = 'alpr-plate-images';
 
 function portFree(port: number): Promise<boolean> {
@@ -60,12 +56,8 @@ interface PrivateS3 {
 async function startPrivateS3(): Promise<PrivateS3> {
   const name = `s3fault-${process.pid}-${Date.now().toString(36)}`;
   const [s3, master, volume, filer] = await seaweedPorts();
-  const home = process.env.OVR_ALPR_SERVICES_HOME || join(homedir(), '.cache', 'ovr-alpr-services');
   const s = s3Settings();
-  const env = {
-    ...process.env,
-    OVR_ALPR_SERVICES_HOME: home,
-    OVR_ALPR_SERVICES_INSTANCE: name,
+  const { state, sh } = servicesInstance(name, {
     S3_PORT: String(s3),
     S3_MASTER_PORT: String(master),
     S3_VOLUME_PORT: String(volume),
@@ -74,16 +66,7 @@ async function startPrivateS3(): Promise<PrivateS3> {
     S3_SECRET_KEY: s.secretKey,
     S3_REGION: s.region,
     S3_STOP_GRACE: '3',
-  };
-  const sh = async (...args: string[]) => {
-    try {
-      await run('bash', [SERVICES_SH, ...args], { env, maxBuffer: 1 << 20 });
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`services.sh ${args.join(' ')} (instance ${name}) failed: ${e.stderr || e.message}`);
-    }
-  };
-  const state = join(home, 'instances', name);
+  });
   await sh('up', 's3');
   return {
     endpoint: `http://127.0.0.1:${s3}`,
@@ -189,17 +172,7 @@ describe('S3 outage during uploads (private SeaweedFS)', { skip, timeout: 240_00
     assert.equal(edge.images.access.uploads()?.pending, 0, 'the cache drained after S3 came back');
 
     // Every event is stored once, with the s3:// URL of each picture, and each object has the right bytes.
-    const s = s3Settings();
-    const url = new URL(s3.endpoint);
-    const admin = new Client({
-      endPoint: url.hostname,
-      port: Number(url.port),
-      useSSL: false,
-      accessKey: s.accessKey,
-      secretKey: s.secretKey,
-      region: s.region,
-      pathStyle: true,
-    });
+    const admin = s3Admin(s3.endpoint);
     assert.equal((await edge.embedded.storage.stats()).total_events, written.length);
     for (const w of written) {
       const stored = await edge.embedded.storage.get(w.event.event_id);
@@ -208,18 +181,14 @@ describe('S3 outage during uploads (private SeaweedFS)', { skip, timeout: 240_00
         const u: string | null = stored.images[FIELD[kind]];
         assert.equal(u, `s3://${BUCKET}/2024/05/01/${w.event.event_id}-${kind}.jpg`);
         const key = (u as string).slice(`s3://${BUCKET}/`.length);
-        const chunks: Buffer[] = [];
-        for await (const c of await admin.getObject(BUCKET, key)) chunks.push(c as Buffer);
-        assert.deepEqual(Buffer.concat(chunks), w.images[kind], `${key} has the picture's bytes`);
+        assert.deepEqual(await objectBytes(BUCKET, key, admin), w.images[kind], `${key} has the picture's bytes`);
       }
       const st = await admin.statObject(BUCKET, `2024/05/01/${w.event.event_id}-plate.jpg`);
       assert.equal(st.metaData['camera-id'], w.event.camera_id);
       assert.equal(st.metaData['plate-text'], w.event.plate.text);
       assert.equal(st.metaData['frame-number'], String(w.event.extras.frame_number));
     }
-    let objects = 0;
-    for await (const o of admin.listObjectsV2(BUCKET, '', true) as AsyncIterable<{ name?: string }>) if (o.name) objects++;
-    assert.equal(objects, written.length * 3, 'one object per picture, nothing extra');
+    assert.equal((await objectNames(BUCKET, admin)).length, written.length * 3, 'one object per picture, nothing extra');
 
     await edge.sink.close();
     await edge.images.close();

@@ -9,13 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import {
-  PipelineSupervisor,
-  servePipelineArgs,
-  type PipelineSupervisorOptions,
-  type SupervisorState,
-  type SupervisorStatus,
-} from '../../src-main/pipeline-supervisor.js';
+import { PipelineSupervisor, servePipelineArgs, type PipelineSupervisorOptions, type SupervisorState } from '../../src-main/pipeline-supervisor.js';
+import { untilStatus } from '../support/supervisor.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/pipeline-child.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'ovr-supervisor-'));
@@ -41,35 +36,11 @@ function make(plan: string[], opts: Partial<PipelineSupervisorOptions> = {}) {
   return { sup, states, runs: () => readFileSync(`${planFile}.count`, 'utf8').length };
 }
 
-function until(sup: PipelineSupervisor, pred: (s: SupervisorStatus) => boolean, what: string, ms = 20_000): Promise<SupervisorStatus> {
-  return new Promise((resolve, reject) => {
-    if (pred(sup.status())) return resolve(sup.status());
-    const timer = setTimeout(() => {
-      sup.off('status', on);
-      reject(
-        new Error(
-          `timed out waiting for ${what}; status ${JSON.stringify(sup.status())}\n${sup.logs
-            .tail(30)
-            .map((e) => `${e.stream}: ${e.line}`)
-            .join('\n')}`,
-        ),
-      );
-    }, ms);
-    const on = (s: SupervisorStatus) => {
-      if (!pred(s)) return;
-      clearTimeout(timer);
-      sup.off('status', on);
-      resolve(s);
-    };
-    sup.on('status', on);
-  });
-}
-
 describe('pipeline supervisor (real child processes)', () => {
   it('runs the child, learns its URL from "listening on", sees the HTTP heartbeat, and stops it on request without restarting', async () => {
     const { sup, states, runs } = make(['serve']);
     sup.start();
-    const up = await until(sup, (s) => s.state === 'running', 'running');
+    const up = await untilStatus(sup, (s) => s.state === 'running', 'running');
     assert.match(up.url ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(up.pid);
     assert.ok(up.lastHeartbeatAt);
@@ -85,7 +56,7 @@ describe('pipeline supervisor (real child processes)', () => {
   it('restarts a crashed child (non-zero exit), and tells a signal death from a clean exit', async () => {
     const { sup, states, runs } = make(['crash', 'signal', 'serve']);
     sup.start();
-    await until(sup, (s) => s.state === 'running' && s.restarts === 2, 'running after two crashes');
+    await untilStatus(sup, (s) => s.state === 'running' && s.restarts === 2, 'running after two crashes');
     const exits = sup.logs
       .tail()
       .filter((e) => e.stream === 'supervisor' && / crashed /.test(e.line))
@@ -102,7 +73,7 @@ describe('pipeline supervisor (real child processes)', () => {
   it('does not restart a child that exits cleanly (code 0)', async () => {
     const { sup, states, runs } = make(['clean', 'serve']);
     sup.start();
-    const s = await until(sup, (x) => x.state === 'exited', 'exited');
+    const s = await untilStatus(sup, (x) => x.state === 'exited', 'exited');
     assert.equal(s.lastExit?.kind, 'clean');
     assert.equal(s.lastExit?.code, 0);
     assert.equal(s.restarts, 0);
@@ -117,7 +88,7 @@ describe('pipeline supervisor (real child processes)', () => {
   it('6 crashes within the window spend the budget of 5 restarts: backoff, with a message for the operator', async () => {
     const { sup, runs } = make(['crash'], { maxRestarts: 5, windowMs: 60_000, backoffInitialMs: 60_000 });
     sup.start();
-    const s = await until(sup, (x) => x.state === 'backoff', 'backoff');
+    const s = await untilStatus(sup, (x) => x.state === 'backoff', 'backoff');
     assert.equal(runs(), 6, 'the first start and 5 restarts');
     assert.equal(s.restarts, 6);
     assert.equal(s.backoffLevel, 1);
@@ -126,7 +97,7 @@ describe('pipeline supervisor (real child processes)', () => {
     assert.ok(s.nextStartAt && Date.parse(s.nextStartAt) > Date.now());
     // A manual start clears the budget and tries at once.
     sup.start();
-    await until(sup, (x) => x.state === 'running', 'running after a manual start');
+    await untilStatus(sup, (x) => x.state === 'running', 'running after a manual start');
     assert.equal(sup.status().attention, null);
     assert.equal(sup.status().backoffLevel, 0);
     await sup.dispose();
@@ -135,10 +106,10 @@ describe('pipeline supervisor (real child processes)', () => {
   it('after the backoff delay it tries again, and a further crash doubles the delay', async () => {
     const { sup } = make(['crash'], { maxRestarts: 1, windowMs: 60_000, backoffInitialMs: 200, backoffMaxMs: 10_000 });
     sup.start();
-    const first = await until(sup, (x) => x.state === 'backoff', 'first backoff');
+    const first = await untilStatus(sup, (x) => x.state === 'backoff', 'first backoff');
     assert.equal(first.backoffLevel, 1);
     assert.match(first.attention ?? '', /next try in 0 s/);
-    const second = await until(sup, (x) => x.state === 'backoff' && x.backoffLevel === 2, 'second backoff');
+    const second = await untilStatus(sup, (x) => x.state === 'backoff' && x.backoffLevel === 2, 'second backoff');
     assert.ok(Date.parse(second.nextStartAt!) - Date.parse(second.lastExit!.at) === 400, 'the delay doubled');
     await sup.stop();
     assert.equal(sup.status().state, 'stopped');
@@ -149,7 +120,7 @@ describe('pipeline supervisor (real child processes)', () => {
   it('kills a hung child (alive, /health no longer answering) and restarts it', async () => {
     const { sup, states, runs } = make(['hang', 'serve']);
     sup.start();
-    const s = await until(sup, (x) => x.state === 'running' && x.restarts === 1, 'running after the hang');
+    const s = await untilStatus(sup, (x) => x.state === 'running' && x.restarts === 1, 'running after the hang');
     assert.equal(s.lastExit?.kind, 'hung');
     assert.equal(s.lastExit?.signal, 'SIGKILL');
     assert.ok(sup.logs.tail().some((e) => e.stream === 'supervisor' && /stopped answering \(no heartbeat for \d+ ms\); killing pid \d+/.test(e.line)));
@@ -161,7 +132,7 @@ describe('pipeline supervisor (real child processes)', () => {
   it('line heartbeat: a child that never prints its heartbeat line is killed after the startup timeout', async () => {
     const { sup } = make(['silent', 'beat'], { heartbeat: { kind: 'line', pattern: /^heartbeat$/, timeoutMs: 500, startupTimeoutMs: 400 } });
     sup.start();
-    const s = await until(sup, (x) => x.state === 'running' && x.restarts === 1, 'the beating child running');
+    const s = await untilStatus(sup, (x) => x.state === 'running' && x.restarts === 1, 'the beating child running');
     assert.equal(s.lastExit?.kind, 'hung');
     assert.ok(sup.logs.tail().some((e) => /gave no heartbeat within \d+ ms of starting/.test(e.line)));
     await sup.dispose();
@@ -170,7 +141,7 @@ describe('pipeline supervisor (real child processes)', () => {
   it('a command that cannot be started is reported as spawn-failed and counted against the budget', async () => {
     const sup = new PipelineSupervisor({ command: join(dir, 'no-such-binary'), args: [], maxRestarts: 1, restartDelayMs: 10, backoffInitialMs: 60_000 });
     sup.start();
-    const s = await until(sup, (x) => x.state === 'backoff', 'backoff');
+    const s = await untilStatus(sup, (x) => x.state === 'backoff', 'backoff');
     assert.equal(s.lastExit?.kind, 'spawn-failed');
     assert.match(s.lastExit?.message ?? '', /cannot start .*no-such-binary: .*ENOENT/);
     await sup.dispose();
@@ -180,7 +151,7 @@ describe('pipeline supervisor (real child processes)', () => {
     const logFile = join(dir, 'logs', 'pipeline.log');
     const { sup } = make(['crash', 'serve'], { logFile, logRotation: { maxBytes: 300, maxFiles: 2 } });
     sup.start();
-    await until(sup, (x) => x.state === 'running' && x.restarts === 1, 'running');
+    await untilStatus(sup, (x) => x.state === 'running' && x.restarts === 1, 'running');
     await sup.dispose();
     const files = readdirSync(join(dir, 'logs')).sort();
     assert.deepEqual(files, ['pipeline.log', 'pipeline.log.1', 'pipeline.log.2']);
@@ -203,7 +174,7 @@ describe('pipeline supervisor (real child processes)', () => {
       heartbeat: { kind: 'http', intervalMs: 50, timeoutMs: 600, startupTimeoutMs: 5000, requestTimeoutMs: 300 },
     });
     sup.start();
-    await until(sup, (x) => x.state === 'running' && x.restarts === 1, 'running after one crash');
+    await untilStatus(sup, (x) => x.state === 'running' && x.restarts === 1, 'running after one crash');
     assert.deepEqual(calls, [1, 2]);
     assert.ok(sup.logs.tail().some((e) => e.stream === 'supervisor' && e.line.endsWith('--run=2')));
     await sup.dispose();

@@ -10,34 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { projectRoot } from '../../src-pipeline/paths.js';
-import { PipelineSupervisor, servePipelineArgs, type SupervisorStatus } from '../../src-main/pipeline-supervisor.js';
+import { PipelineSupervisor, servePipelineArgs } from '../../src-main/pipeline-supervisor.js';
+import { untilStatus } from '../support/supervisor.js';
 
 const BIN = join(projectRoot(), 'bin', 'ovr-alpr.js');
-
-function until(sup: PipelineSupervisor, pred: (s: SupervisorStatus) => boolean, what: string): Promise<SupervisorStatus> {
-  return new Promise((resolve, reject) => {
-    if (pred(sup.status())) return resolve(sup.status());
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `timed out waiting for ${what}: ${JSON.stringify(sup.status())}\n${sup.logs
-              .tail(20)
-              .map((e) => e.line)
-              .join('\n')}`,
-          ),
-        ),
-      60_000,
-    );
-    const on = (s: SupervisorStatus) => {
-      if (!pred(s)) return;
-      clearTimeout(timer);
-      sup.off('status', on);
-      resolve(s);
-    };
-    sup.on('status', on);
-  });
-}
 
 describe('supervising the real `ovr-alpr serve`', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ovr-supervise-serve-'));
@@ -51,14 +27,14 @@ describe('supervising the real `ovr-alpr serve`', () => {
     });
     try {
       sup.start();
-      const first = await until(sup, (s) => s.state === 'running', 'running');
+      const first = await untilStatus(sup, (s) => s.state === 'running', 'running', 60_000);
       assert.match(first.url!, /^http:\/\/127\.0\.0\.1:\d+$/);
       const health = await fetch(`${first.url}/health`);
       assert.ok(health.status < 500);
       await health.arrayBuffer();
 
       process.kill(first.pid!, 'SIGKILL');
-      const second = await until(sup, (s) => s.state === 'running' && s.restarts === 1, 'running again');
+      const second = await untilStatus(sup, (s) => s.state === 'running' && s.restarts === 1, 'running again', 60_000);
       assert.equal(second.lastExit?.kind, 'crash');
       assert.equal(second.lastExit?.signal, 'SIGKILL');
       assert.notEqual(second.pid, first.pid);

@@ -8,28 +8,14 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer } from 'node:net';
-import { Client } from 'minio';
 import { AlprError } from '../../src-pipeline/common/errors.js';
 import { openS3ImageStore, type S3ImageStore, type S3ImageStoreOptions, type S3RetryInfo } from '../../src-pipeline/images/s3-image-store.js';
 import { s3Settings, s3Skip } from '../support/services.js';
+import { freePort } from '../support/tools.js';
+import { jpegBytes, keyOf, objectNames, removeBuckets, s3Admin } from '../support/s3.js';
 
 const skip = s3Skip('test/store/s3-image-store.test.ts');
 const buckets: string[] = [];
-
-function admin(): Client {
-  const s = s3Settings();
-  const url = new URL(s.endpoint);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port || 80),
-    useSSL: url.protocol === 'https:',
-    accessKey: s.accessKey,
-    secretKey: s.secretKey,
-    region: s.region,
-    pathStyle: true,
-  });
-}
 
 /** A store on a fresh bucket of its own. */
 async function freshStore(over: Partial<S3ImageStoreOptions> = {}): Promise<S3ImageStore> {
@@ -39,47 +25,17 @@ async function freshStore(over: Partial<S3ImageStoreOptions> = {}): Promise<S3Im
   return openS3ImageStore({ endpoint: s.endpoint, region: s.region, accessKey: s.accessKey, secretKey: s.secretKey, bucket, ...over });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function jpeg(n: number, fill = 0x5a): Buffer {
-  const b = Buffer.alloc(n, fill);
-  b[0] = 0xff;
-  b[1] = 0xd8;
-  return b;
-}
-
-const keyOf = (url: string) => url.replace(/^s3:\/\/[^/]+\//, '');
-
 describe('S3ImageStore (real S3 server)', { skip }, () => {
   after(async () => {
-    const c = admin();
-    for (const bucket of buckets) {
-      try {
-        const names: string[] = [];
-        for await (const o of c.listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string }>) if (o.name) names.push(o.name);
-        if (names.length) await c.removeObjects(bucket, names);
-        await c.removeBucket(bucket);
-      } catch {
-        // bucket never created (failed-open tests) or already gone
-      }
-    }
+    await removeBuckets(buckets);
   });
 
   it('creates the bucket, puts with metadata and serves the bytes through a presigned URL', async () => {
     const store = await freshStore();
     assert.equal(store.kind, 's3');
-    assert.equal(await admin().bucketExists(store.bucket), true);
+    assert.equal(await s3Admin().bucketExists(store.bucket), true);
     const id = randomUUID();
-    const bytes = jpeg(2048, 0x11);
+    const bytes = jpegBytes(2048, 0x11);
     const url = await store.put('plate', id, '2024-05-01T23:59:59.500Z', bytes, {
       camera_id: 'cam-north',
       track_id: 'trk-7',
@@ -90,7 +46,7 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
     assert.equal(url, `s3://${store.bucket}/2024/05/01/${id}-plate.jpg`);
     assert.ok(!url.includes('AB123CD'));
 
-    const st = await admin().statObject(store.bucket, keyOf(url));
+    const st = await s3Admin().statObject(store.bucket, keyOf(url));
     assert.equal(st.size, bytes.length);
     assert.equal(st.metaData['content-type'], 'image/jpeg');
     assert.equal(st.metaData['camera-id'], 'cam-north');
@@ -109,7 +65,7 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), bytes);
 
     // Same event and kind again replaces the object.
-    const again = await store.put('plate', id, '2024-05-01T23:59:59.500Z', jpeg(100));
+    const again = await store.put('plate', id, '2024-05-01T23:59:59.500Z', jpegBytes(100));
     assert.equal(again, url);
     assert.deepEqual(await store.usage(), { bytes: 100, files: 1 });
 
@@ -119,33 +75,31 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
 
   it('keeps the plate text out of keys always and out of metadata with includePlateText false', async () => {
     const store = await freshStore({ includePlateText: false });
-    const url = await store.put('vehicle', 'ev-1', '2024-05-02T10:00:00Z', jpeg(10), { camera_id: 'cam-ü', plate_text: 'SECRETPLATE' });
+    const url = await store.put('vehicle', 'ev-1', '2024-05-02T10:00:00Z', jpegBytes(10), { camera_id: 'cam-ü', plate_text: 'SECRETPLATE' });
     assert.equal(url, `s3://${store.bucket}/2024/05/02/ev-1-vehicle.jpg`);
-    const st = await admin().statObject(store.bucket, keyOf(url));
+    const st = await s3Admin().statObject(store.bucket, keyOf(url));
     assert.equal(st.metaData['plate-text'], undefined);
     assert.equal(st.metaData['camera-id'], encodeURIComponent('cam-ü'), 'non-ASCII values are percent-encoded');
     assert.ok(!JSON.stringify(st.metaData).includes('SECRETPLATE'));
-    const names: string[] = [];
-    for await (const o of admin().listObjectsV2(store.bucket, '', true) as AsyncIterable<{ name?: string }>) if (o.name) names.push(o.name);
-    assert.deepEqual(names, ['2024/05/02/ev-1-vehicle.jpg']);
+    assert.deepEqual(await objectNames(store.bucket), ['2024/05/02/ev-1-vehicle.jpg']);
   });
 
   it('rejects bad arguments like the local store', async () => {
     const store = await freshStore({ checkBucket: false });
     const usage = (e: unknown) => e instanceof AlprError && e.code === 'USAGE';
-    await assert.rejects(store.put('plate', '../x', '2024-05-01T00:00:00Z', jpeg(1)), usage);
-    await assert.rejects(store.put('plate', 'a/b', '2024-05-01T00:00:00Z', jpeg(1)), usage);
-    await assert.rejects(store.put('thumb' as never, 'ev', '2024-05-01T00:00:00Z', jpeg(1)), usage);
-    await assert.rejects(store.put('plate', 'ev', 'not a date', jpeg(1)), usage);
+    await assert.rejects(store.put('plate', '../x', '2024-05-01T00:00:00Z', jpegBytes(1)), usage);
+    await assert.rejects(store.put('plate', 'a/b', '2024-05-01T00:00:00Z', jpegBytes(1)), usage);
+    await assert.rejects(store.put('thumb' as never, 'ev', '2024-05-01T00:00:00Z', jpegBytes(1)), usage);
+    await assert.rejects(store.put('plate', 'ev', 'not a date', jpegBytes(1)), usage);
     await assert.rejects(store.pruneToBytes(-1), usage);
     await assert.rejects(store.pruneOlderThan(new Date(NaN)), usage);
   });
 
   it('delete/remove by URL: counts, bytes, skips foreign, unsafe and missing URLs', async () => {
     const store = await freshStore();
-    const a = await store.put('plate', 'ev-a', '2024-05-01T08:00:00Z', jpeg(100));
-    const b = await store.put('frame', 'ev-a', '2024-05-01T08:00:00Z', jpeg(300));
-    const c = await store.put('plate', 'ev-c', '2024-05-03T08:00:00Z', jpeg(50));
+    const a = await store.put('plate', 'ev-a', '2024-05-01T08:00:00Z', jpegBytes(100));
+    const b = await store.put('frame', 'ev-a', '2024-05-01T08:00:00Z', jpegBytes(300));
+    const c = await store.put('plate', 'ev-c', '2024-05-03T08:00:00Z', jpegBytes(50));
     const prefix = `s3://${store.bucket}/`;
     const r = await store.remove([
       a,
@@ -166,21 +120,21 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
 
   it('usage ignores objects outside the day layout', async () => {
     const store = await freshStore();
-    await store.put('plate', 'ev-1', '2024-05-01T00:00:00Z', jpeg(70));
-    await admin().putObject(store.bucket, 'README.txt', Buffer.from('not an image'));
-    await admin().putObject(store.bucket, 'other/ev-2-plate.jpg', jpeg(30));
+    await store.put('plate', 'ev-1', '2024-05-01T00:00:00Z', jpegBytes(70));
+    await s3Admin().putObject(store.bucket, 'README.txt', Buffer.from('not an image'));
+    await s3Admin().putObject(store.bucket, 'other/ev-2-plate.jpg', jpegBytes(30));
     assert.deepEqual(await store.usage(), { bytes: 70, files: 1 });
     const r = await store.pruneToBytes(0);
     assert.equal(r.deleted, 1);
-    assert.equal((await admin().statObject(store.bucket, 'other/ev-2-plate.jpg')).size, 30, 'foreign objects are left alone');
+    assert.equal((await s3Admin().statObject(store.bucket, 'other/ev-2-plate.jpg')).size, 30, 'foreign objects are left alone');
   });
 
   it('pruneOlderThan: earlier days by key, the cutoff day by captured-at metadata', async () => {
     const store = await freshStore();
-    const d1 = await store.put('plate', 'ev-1', '2024-05-01T12:00:00Z', jpeg(10));
-    const d2early = await store.put('plate', 'ev-2', '2024-05-02T06:00:00Z', jpeg(20));
-    const d2late = await store.put('plate', 'ev-3', '2024-05-02T18:00:00Z', jpeg(40));
-    const d3 = await store.put('plate', 'ev-4', '2024-05-03T00:00:00Z', jpeg(80));
+    const d1 = await store.put('plate', 'ev-1', '2024-05-01T12:00:00Z', jpegBytes(10));
+    const d2early = await store.put('plate', 'ev-2', '2024-05-02T06:00:00Z', jpegBytes(20));
+    const d2late = await store.put('plate', 'ev-3', '2024-05-02T18:00:00Z', jpegBytes(40));
+    const d3 = await store.put('plate', 'ev-4', '2024-05-03T00:00:00Z', jpegBytes(80));
     const r = await store.pruneOlderThan(new Date('2024-05-02T12:00:00Z'));
     assert.deepEqual(r, { deleted: 2, freedBytes: 30, urls: [d1, d2early], failed: 0 });
     assert.deepEqual(await store.usage(), { bytes: 120, files: 2 });
@@ -193,9 +147,9 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
   it('pruneToBytes removes oldest days first until under the limit', async () => {
     const store = await freshStore();
     // Uploaded newest first: the order must come from the key's day, not upload time.
-    const d3 = await store.put('plate', 'ev-3', '2024-05-03T00:00:00Z', jpeg(100));
-    const d2 = await store.put('plate', 'ev-2', '2024-05-02T00:00:00Z', jpeg(100));
-    const d1 = await store.put('plate', 'ev-1', '2024-05-01T00:00:00Z', jpeg(100));
+    const d3 = await store.put('plate', 'ev-3', '2024-05-03T00:00:00Z', jpegBytes(100));
+    const d2 = await store.put('plate', 'ev-2', '2024-05-02T00:00:00Z', jpegBytes(100));
+    const d1 = await store.put('plate', 'ev-1', '2024-05-01T00:00:00Z', jpegBytes(100));
     const r = await store.pruneToBytes(150);
     assert.deepEqual(r, { deleted: 2, freedBytes: 200, urls: [d1, d2], failed: 0 });
     assert.deepEqual(await store.usage(), { bytes: 100, files: 1 });
@@ -205,7 +159,7 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
 
   it('uploads many images concurrently (bounded) without losing any', async () => {
     const store = await freshStore({ concurrency: 4 });
-    const urls = await Promise.all(Array.from({ length: 24 }, (_, i) => store.put('frame', `ev-${i}`, '2024-05-01T00:00:00Z', jpeg(64 + i))));
+    const urls = await Promise.all(Array.from({ length: 24 }, (_, i) => store.put('frame', `ev-${i}`, '2024-05-01T00:00:00Z', jpegBytes(64 + i))));
     assert.equal(new Set(urls).size, 24);
     const u = await store.usage();
     assert.equal(u.files, 24);
@@ -232,7 +186,7 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
 
     // The same through put() when the bucket check at open is off.
     const lazy = await freshStore({ secretKey: wrong, checkBucket: false });
-    await assert.rejects(lazy.put('plate', 'ev', '2024-05-01T00:00:00Z', jpeg(5)), (e: unknown) => {
+    await assert.rejects(lazy.put('plate', 'ev', '2024-05-01T00:00:00Z', jpegBytes(5)), (e: unknown) => {
       assert.ok(e instanceof AlprError);
       assert.equal(e.code, 'STORAGE_FAILED');
       assert.ok(!e.message.includes(wrong), e.message);
@@ -263,7 +217,10 @@ describe('S3ImageStore (real S3 server)', { skip }, () => {
 
     retries.length = 0;
     const lazy = await freshStore({ ...opts, checkBucket: false });
-    await assert.rejects(lazy.put('plate', 'ev', '2024-05-01T00:00:00Z', jpeg(5)), (e: unknown) => e instanceof AlprError && e.code === 'STORAGE_UNAVAILABLE');
+    await assert.rejects(
+      lazy.put('plate', 'ev', '2024-05-01T00:00:00Z', jpegBytes(5)),
+      (e: unknown) => e instanceof AlprError && e.code === 'STORAGE_UNAVAILABLE',
+    );
     assert.equal(retries.length, 3);
   });
 
@@ -327,7 +284,7 @@ describe('S3ImageStore failure handling (fake endpoint)', () => {
         retry: { attempts: 3, initialMs: 5, maxMs: 8 },
         onRetry: (i) => retries.push(i),
       });
-      await assert.rejects(store.put('plate', 'ev', '2024-05-01T00:00:00Z', jpeg(5)), (e: unknown) => {
+      await assert.rejects(store.put('plate', 'ev', '2024-05-01T00:00:00Z', jpegBytes(5)), (e: unknown) => {
         assert.ok(e instanceof AlprError);
         assert.equal(e.code, 'STORAGE_UNAVAILABLE');
         assert.equal(e.retriable, true);
@@ -355,7 +312,7 @@ describe('S3ImageStore failure handling (fake endpoint)', () => {
       const store = await openS3ImageStore({ ...base, endpoint: fake.endpoint, requestTimeoutMs: 50, retry: { attempts: 2, initialMs: 5, maxMs: 5 } });
       const t0 = Date.now();
       await assert.rejects(
-        store.put('plate', 'ev', '2024-05-01T00:00:00Z', jpeg(5)),
+        store.put('plate', 'ev', '2024-05-01T00:00:00Z', jpegBytes(5)),
         (e: unknown) => e instanceof AlprError && e.code === 'STORAGE_UNAVAILABLE',
       );
       assert.ok(Date.now() - t0 < 2_000);
@@ -380,7 +337,7 @@ describe('S3ImageStore failure handling (fake endpoint)', () => {
     });
     try {
       const store = await openS3ImageStore({ ...base, endpoint: fake.endpoint, concurrency: 4 });
-      const urls = await Promise.all(Array.from({ length: 12 }, (_, i) => store.put('frame', `ev-${i}`, '2024-05-01T00:00:00Z', jpeg(8))));
+      const urls = await Promise.all(Array.from({ length: 12 }, (_, i) => store.put('frame', `ev-${i}`, '2024-05-01T00:00:00Z', jpegBytes(8))));
       assert.equal(urls.length, 12);
       assert.equal(puts, 12);
       assert.equal(maxActive, 4);

@@ -11,7 +11,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'minio';
 import { AlprError } from '../../src-pipeline/common/errors.js';
 import { openS3ImageStore, type S3ImageStore } from '../../src-pipeline/images/s3-image-store.js';
 import { openImageUploadQueue, type ImageUploadQueueOptions, type UploadTarget } from '../../src-pipeline/images/upload-queue.js';
@@ -22,24 +21,11 @@ import { openSqliteStorage } from '../../src-pipeline/store/sqlite.js';
 import { makeEvent } from '../api/support.js';
 import { freePort } from '../support/tools.js';
 import { s3Settings, s3Skip } from '../support/services.js';
+import { jpegBytes, keyOf, objectBytes, objectNames, removeBuckets, s3Admin } from '../support/s3.js';
 
 const skip = s3Skip('test/store/s3-upload-queue.test.ts');
 const buckets: string[] = [];
 const dirs: string[] = [];
-
-function admin(): Client {
-  const s = s3Settings();
-  const url = new URL(s.endpoint);
-  return new Client({
-    endPoint: url.hostname,
-    port: Number(url.port || 80),
-    useSSL: false,
-    accessKey: s.accessKey,
-    secretKey: s.secretKey,
-    region: s.region,
-    pathStyle: true,
-  });
-}
 
 async function store(bucket: string, endpoint = s3Settings().endpoint): Promise<S3ImageStore> {
   const s = s3Settings();
@@ -67,35 +53,11 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-function jpeg(n: number, fill: number): Buffer {
-  const b = Buffer.alloc(n, fill);
-  b[0] = 0xff;
-  b[1] = 0xd8;
-  return b;
-}
-
-async function objectBytes(bucket: string, key: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of await admin().getObject(bucket, key)) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-const keyOf = (url: string) => url.replace(/^s3:\/\/[^/]+\//, '');
 const fast: Partial<ImageUploadQueueOptions> = { retryInitialMs: 50, retryMaxMs: 200, fsync: false };
 
 describe('ImageUploadQueue (real S3 server)', { skip }, () => {
   after(async () => {
-    const c = admin();
-    for (const bucket of buckets) {
-      try {
-        const names: string[] = [];
-        for await (const o of c.listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string }>) if (o.name) names.push(o.name);
-        if (names.length) await c.removeObjects(bucket, names);
-        await c.removeBucket(bucket);
-      } catch {
-        // never created
-      }
-    }
+    await removeBuckets(buckets);
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
@@ -104,7 +66,7 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     const dir = await tempDir();
     const q = await openImageUploadQueue({ dir, target: await store(bucket), ...fast });
     const id = randomUUID();
-    const bytes = jpeg(4096, 0x21);
+    const bytes = jpegBytes(4096, 0x21);
     const url = await q.enqueue('plate', id, '2024-05-01T10:11:12.000Z', bytes, {
       camera_id: 'cam-1',
       track_id: '42',
@@ -116,7 +78,7 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     assert.ok(existsSync(join(dir, 'pending', keyOf(url))) || existsSync(join(dir, 'uploaded', keyOf(url))), 'on local disk before enqueue resolves');
     assert.equal(await q.drained(20_000), true);
 
-    const st = await admin().statObject(bucket, keyOf(url));
+    const st = await s3Admin().statObject(bucket, keyOf(url));
     assert.equal(st.size, bytes.length);
     assert.equal(st.metaData['camera-id'], 'cam-1');
     assert.equal(st.metaData['track-id'], '42');
@@ -163,14 +125,12 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     };
     const q = await openImageUploadQueue({ dir: await tempDir(), target: counting, concurrency: 4, ...fast });
     const urls = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => q.enqueue(i % 2 ? 'frame' : 'vehicle', randomUUID(), '2024-06-01T00:00:00Z', jpeg(20_000, i))),
+      Array.from({ length: 40 }, (_, i) => q.enqueue(i % 2 ? 'frame' : 'vehicle', randomUUID(), '2024-06-01T00:00:00Z', jpegBytes(20_000, i))),
     );
     assert.equal(await q.drained(60_000), true);
     assert.ok(peak <= 4, `peak concurrency ${peak}`);
     assert.ok(peak >= 2, `uploads overlapped (peak ${peak})`);
-    let n = 0;
-    for await (const o of admin().listObjectsV2(bucket, '', true) as AsyncIterable<{ name?: string }>) if (o.name) n++;
-    assert.equal(n, urls.length);
+    assert.equal((await objectNames(bucket)).length, urls.length);
     await q.close();
   });
 
@@ -185,7 +145,7 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
       ...fast,
       log: (level, message, details) => logs.push({ level, message, details }),
     });
-    const items = Array.from({ length: 12 }, (_, i) => ({ id: randomUUID(), bytes: jpeg(1000 + i, i + 1) }));
+    const items = Array.from({ length: 12 }, (_, i) => ({ id: randomUUID(), bytes: jpegBytes(1000 + i, i + 1) }));
     const urls = [];
     for (const it of items) urls.push(await down.enqueue('plate', it.id, '2024-07-01T12:00:00Z', it.bytes, { camera_id: 'cam-x' }));
     await new Promise((r) => setTimeout(r, 600));
@@ -204,7 +164,7 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     assert.equal(await up.drained(30_000), true);
     for (const [i, url] of urls.entries()) {
       assert.deepEqual(await objectBytes(bucket, keyOf(url)), items[i].bytes);
-      assert.equal((await admin().statObject(bucket, keyOf(url))).metaData['camera-id'], 'cam-x', 'metadata survives the restart (sidecar)');
+      assert.equal((await s3Admin().statObject(bucket, keyOf(url))).metaData['camera-id'], 'cam-x', 'metadata survives the restart (sidecar)');
     }
     await up.close();
   });
@@ -213,15 +173,15 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     const bucket = newBucket();
     const q = await openImageUploadQueue({ dir: await tempDir(), target: await store(bucket), ...fast });
     const id = randomUUID();
-    const first = await q.enqueue('frame', id, '2024-05-05T05:05:05Z', jpeg(3000, 1));
-    const second = await q.enqueue('frame', id, '2024-05-05T05:05:05Z', jpeg(5000, 2));
+    const first = await q.enqueue('frame', id, '2024-05-05T05:05:05Z', jpegBytes(3000, 1));
+    const second = await q.enqueue('frame', id, '2024-05-05T05:05:05Z', jpegBytes(5000, 2));
     assert.equal(first, second);
     assert.equal(await q.drained(20_000), true);
     // An update after the first upload landed replaces the uploaded copy too.
-    const third = await q.enqueue('frame', id, '2024-05-05T05:05:05Z', jpeg(7000, 3));
+    const third = await q.enqueue('frame', id, '2024-05-05T05:05:05Z', jpegBytes(7000, 3));
     assert.equal(await q.drained(20_000), true);
-    assert.deepEqual(await objectBytes(bucket, keyOf(third)), jpeg(7000, 3));
-    assert.deepEqual(await readFile((await q.localFile(third)) as string), jpeg(7000, 3));
+    assert.deepEqual(await objectBytes(bucket, keyOf(third)), jpegBytes(7000, 3));
+    assert.deepEqual(await readFile((await q.localFile(third)) as string), jpegBytes(7000, 3));
     assert.equal(q.stats().cached, 1);
     await q.close();
   });
@@ -230,13 +190,13 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     const bucket = newBucket();
     const dir = await tempDir();
     const q = await openImageUploadQueue({ dir, target: await store(bucket), retentionHours: 0, ...fast });
-    const url = await q.enqueue('plate', randomUUID(), '2024-05-01T00:00:00Z', jpeg(500, 9));
+    const url = await q.enqueue('plate', randomUUID(), '2024-05-01T00:00:00Z', jpegBytes(500, 9));
     assert.equal(await q.drained(20_000), true);
     assert.equal(await q.sweep(), 1);
     assert.equal(existsSync(join(dir, 'uploaded', keyOf(url))), false);
     assert.equal(existsSync(join(dir, 'uploaded', '2024')), false, 'emptied day folders go');
     assert.equal(q.stats().removed, 1);
-    assert.equal((await admin().statObject(bucket, keyOf(url))).size, 500, 'the S3 copy stays');
+    assert.equal((await s3Admin().statObject(bucket, keyOf(url))).size, 500, 'the S3 copy stays');
     await q.close();
 
     const logs: { level: string; message: string }[] = [];
@@ -249,7 +209,7 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
       log: (level, message) => logs.push({ level, message }),
     });
     const pending = [];
-    for (let i = 0; i < 5; i++) pending.push(await dead.enqueue('plate', randomUUID(), '2024-05-01T00:00:00Z', jpeg(1000, i)));
+    for (let i = 0; i < 5; i++) pending.push(await dead.enqueue('plate', randomUUID(), '2024-05-01T00:00:00Z', jpegBytes(1000, i)));
     assert.equal(await dead.sweep(), 0, 'pending pictures are never removed');
     const s = dead.stats();
     assert.equal(s.overCap, true);
@@ -266,14 +226,14 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     const id = randomUUID();
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(dir, 'pending', '2024', '03', '04'), { recursive: true });
-    await writeFile(join(dir, 'pending', '2024', '03', '04', `${id}-vehicle.jpg`), jpeg(321, 4));
+    await writeFile(join(dir, 'pending', '2024', '03', '04', `${id}-vehicle.jpg`), jpegBytes(321, 4));
     await writeFile(join(dir, 'pending', '2024', '03', '04', `${randomUUID()}-plate.jpg.json`), '{}');
     const q = await openImageUploadQueue({ dir, target: await store(bucket), ...fast });
     assert.equal(await q.drained(20_000), true);
-    assert.equal((await admin().statObject(bucket, `2024/03/04/${id}-vehicle.jpg`)).size, 321);
+    assert.equal((await s3Admin().statObject(bucket, `2024/03/04/${id}-vehicle.jpg`)).size, 321);
     assert.equal((await stat(join(dir, 'uploaded', '2024', '03', '04', `${id}-vehicle.jpg`))).size, 321);
     await q.close();
-    await assert.rejects(q.enqueue('plate', id, '2024-01-01T00:00:00Z', jpeg(1, 1)), (e: unknown) => e instanceof AlprError && e.code === 'USAGE');
+    await assert.rejects(q.enqueue('plate', id, '2024-01-01T00:00:00Z', jpegBytes(1, 1)), (e: unknown) => e instanceof AlprError && e.code === 'USAGE');
   });
   it('ImageUploadSink: events get s3:// URLs with metadata; a picture the cache refuses is handed on and stored locally', async () => {
     const bucket = newBucket();
@@ -284,13 +244,13 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     const logs: string[] = [];
     const sink = new ImageUploadSink({ inner: new StoreSink({ storage, images: local }), queue: q, log: (_l, m) => logs.push(m) });
     const event = makeEvent({ plate: 'XY98765' });
-    await sink.write({ event, images: { plate: jpeg(800, 5), vehicle: jpeg(900, 6), frame: null } });
+    await sink.write({ event, images: { plate: jpegBytes(800, 5), vehicle: jpegBytes(900, 6), frame: null } });
     const stored = await storage.get(event.event_id);
     assert.equal(stored?.images.plate_url, `s3://${bucket}/2024/05/01/${event.event_id}-plate.jpg`);
     assert.equal(stored?.images.vehicle_url, `s3://${bucket}/2024/05/01/${event.event_id}-vehicle.jpg`);
     assert.equal(stored?.images.frame_url, null);
     assert.equal(await q.drained(20_000), true);
-    const st = await admin().statObject(bucket, `2024/05/01/${event.event_id}-vehicle.jpg`);
+    const st = await s3Admin().statObject(bucket, `2024/05/01/${event.event_id}-vehicle.jpg`);
     assert.equal(st.metaData['camera-id'], 'cam-1');
     assert.equal(st.metaData['track-id'], '7');
     assert.equal(st.metaData['plate-text'], 'XY98765');
@@ -300,7 +260,7 @@ describe('ImageUploadQueue (real S3 server)', { skip }, () => {
     // The cache refuses (closed here; a full disk in practice): the bytes go on to the inner sink.
     await q.close();
     const second = makeEvent();
-    await sink.write({ event: second, images: { plate: jpeg(400, 7) } });
+    await sink.write({ event: second, images: { plate: jpegBytes(400, 7) } });
     assert.equal((await storage.get(second.event_id))?.images.plate_url, `/images/2024/05/01/${second.event_id}-plate.jpg`);
     assert.deepEqual(sink.stats(), { queued: 2, cacheFailures: 1 });
     assert.ok(logs.some((m) => m.includes('handing it on')));

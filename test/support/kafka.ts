@@ -3,14 +3,11 @@
  * offsets, and a private broker that a fault test may stop and start (the shared one from
  * scripts/services.sh serves other tests at the same time and must stay up).
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { servicesInstance } from './services-instance.js';
 import { freePort } from './tools.js';
 
 export interface ReadMessage {
@@ -98,9 +95,6 @@ export async function committedTotal(brokers: readonly string[], groupId: string
   return total;
 }
 
-const SERVICES_SH = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'services.sh');
-const run = promisify(execFile);
-
 export interface PrivateBroker {
   brokers: string[];
   /** Stops the broker: SIGTERM (`services.sh down`), or SIGKILL with `{ crash: true }`. */
@@ -121,26 +115,13 @@ export async function startPrivateBroker(name = `fault-${process.pid}-${Date.now
   const port = await freePort();
   let controller = await freePort();
   while (controller === port) controller = await freePort();
-  const home = process.env.OVR_ALPR_SERVICES_HOME || join(homedir(), '.cache', 'ovr-alpr-services');
-  const env = {
-    ...process.env,
-    OVR_ALPR_SERVICES_HOME: home,
-    OVR_ALPR_SERVICES_INSTANCE: name,
+  const { state, sh } = servicesInstance(name, {
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controller),
     // No default topics (each would start a JVM): tests create their own.
     KAFKA_TOPICS: ' ',
     KAFKA_HEAP: '-Xms128m -Xmx512m',
-  };
-  const state = join(home, 'instances', name);
-  const sh = async (...args: string[]) => {
-    try {
-      await run('bash', [SERVICES_SH, ...args], { env, maxBuffer: 1 << 20 });
-    } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`services.sh ${args.join(' ')} (instance ${name}) failed: ${e.stderr || e.message}`);
-    }
-  };
+  });
   const pid = (): number | null => {
     try {
       const n = Number(readFileSync(join(state, 'run', 'kafka.pid'), 'utf8').trim());

@@ -11,7 +11,7 @@ import { previewCsv, splitCsvLine } from '../../src-renderer/screens/alerts/csv-
 import { EMPTY_ACTION, EMPTY_RULE, formFromRule, formIssues, ruleFormIssues, toRuleInput, type RuleForm } from '../../src-renderer/screens/alerts/rule-form.js';
 import { cameraIssues, EMPTY_CAMERA, formFromCamera, issuesByField, toCamera } from '../../src-renderer/screens/settings/camera-form.js';
 import { currentProblems, eventsPerMinute, msSinceLastFrame, type Sample } from '../../src-renderer/screens/health/problems.js';
-import type { CameraRow } from '../../src-renderer/screens/health/types.js';
+import type { CameraStatus } from '../../src-renderer/api/types.js';
 
 const full: RuleForm = {
   ...EMPTY_RULE,
@@ -209,7 +209,7 @@ describe('hotlist CSV preview', () => {
   });
 });
 
-const cam = (over: Partial<CameraRow>): CameraRow => ({
+const cam = (over: Partial<CameraStatus>): CameraStatus => ({
   id: 'gate-1',
   state: 'running',
   source_state: 'running',
@@ -228,7 +228,7 @@ const cam = (over: Partial<CameraRow>): CameraRow => ({
   queue_depth: 0,
   ...over,
 });
-const sample = (at: number, cameras: CameraRow[], over: Partial<Sample> = {}): Sample => ({
+const sample = (at: number, cameras: CameraStatus[], over: Partial<Sample> = {}): Sample => ({
   at,
   cameras,
   health: null,

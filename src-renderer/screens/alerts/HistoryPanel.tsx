@@ -3,11 +3,13 @@ import { useState } from 'react';
 import { CHANNELS, DELIVERY_STATUSES } from '../../../src-pipeline/common/alert-rules';
 import { listHistory } from '../../api/alerts';
 import { EmptyState } from '../../components/EmptyState';
+import { OffsetPager } from '../../components/OffsetPager';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Spinner } from '../../components/Spinner';
 import { useApi } from '../../components/useApi';
 import { isNoAlerts, NoAlerts } from './NoAlerts';
 import { hrefFor } from '../../router';
+import { DataTable } from '../../components/DataTable';
 
 const PAGE = 50;
 
@@ -59,52 +61,29 @@ export function HistoryPanel() {
       {data && data.items.length === 0 && <EmptyState title="No alerts yet">Alerts appear here when a rule matches an event.</EmptyState>}
       {data && data.items.length > 0 && (
         <>
-          <table className="data history-table">
-            <thead>
-              <tr>
-                <th>Time</th>
-                <th>Rule</th>
-                <th>Plate</th>
-                <th>Camera</th>
-                <th>Channel</th>
-                <th>Status</th>
-                <th>Attempts</th>
+          <DataTable className="history-table" columns={['Time', 'Rule', 'Plate', 'Camera', 'Channel', 'Status', 'Attempts']}>
+            {data.items.map((h) => (
+              <tr key={h.id} data-history-plate={h.plate}>
+                <td>{new Date(h.created_at).toLocaleString()}</td>
+                <td>{h.rule_name}</td>
+                <td>
+                  <a href={hrefFor('events', [h.event_id])} className="plate-text">
+                    {h.plate}
+                  </a>
+                </td>
+                <td>{h.camera_id}</td>
+                <td>{h.channel}</td>
+                <td>
+                  <span className={`badge ${h.status === 'delivered' ? 'ok' : 'danger'}`} title={h.error}>
+                    {h.status}
+                  </span>
+                  {h.error && <div className="muted small">{h.error}</div>}
+                </td>
+                <td>{h.attempts}</td>
               </tr>
-            </thead>
-            <tbody>
-              {data.items.map((h) => (
-                <tr key={h.id} data-history-plate={h.plate}>
-                  <td>{new Date(h.created_at).toLocaleString()}</td>
-                  <td>{h.rule_name}</td>
-                  <td>
-                    <a href={hrefFor('events', [h.event_id])} className="plate-text">
-                      {h.plate}
-                    </a>
-                  </td>
-                  <td>{h.camera_id}</td>
-                  <td>{h.channel}</td>
-                  <td>
-                    <span className={`badge ${h.status === 'delivered' ? 'ok' : 'danger'}`} title={h.error}>
-                      {h.status}
-                    </span>
-                    {h.error && <div className="muted small">{h.error}</div>}
-                  </td>
-                  <td>{h.attempts}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <div className="pager">
-            <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-              Previous
-            </button>
-            <span>
-              {offset + 1}–{offset + data.items.length} of {data.total}
-            </span>
-            <button type="button" disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
-              Next
-            </button>
-          </div>
+            ))}
+          </DataTable>
+          <OffsetPager offset={offset} pageSize={PAGE} shown={data.items.length} total={data.total} onOffset={setOffset} />
         </>
       )}
     </section>

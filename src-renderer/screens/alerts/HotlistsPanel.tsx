@@ -4,11 +4,13 @@ import { HOTLIST_PRIORITIES, type HotlistPriority } from '../../../src-pipeline/
 import { addEntry, createHotlist, deleteHotlist, exportCsvUrl, importCsv, listEntries, listHotlists, removeEntry, type ImportResult } from '../../api/alerts';
 import { ApiRequestError, errorText } from '../../api/client';
 import { EmptyState } from '../../components/EmptyState';
+import { OffsetPager } from '../../components/OffsetPager';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { Spinner } from '../../components/Spinner';
 import { useApi } from '../../components/useApi';
 import { isNoAlerts, NoAlerts } from './NoAlerts';
 import { previewCsv } from './csv-preview';
+import { DataTable } from '../../components/DataTable';
 
 const PAGE = 50;
 
@@ -114,50 +116,27 @@ function Entries({ name, onChanged }: { name: string; onChanged: () => void }) {
       )}
       {data && data.items.length > 0 && (
         <>
-          <table className="data">
-            <thead>
-              <tr>
-                <th>Plate</th>
-                <th>Reason</th>
-                <th>Expires</th>
-                <th>Added</th>
-                <th>
-                  <span className="sr-only">Remove</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((e) => {
-                const expired = e.expires_at !== undefined && new Date(e.expires_at).getTime() < Date.now();
-                return (
-                  <tr key={e.plate} className={expired ? 'expired' : undefined}>
-                    <td>
-                      <span className="plate-text">{e.plate}</span>
-                    </td>
-                    <td>{e.reason ?? ''}</td>
-                    <td>{e.expires_at ? `${new Date(e.expires_at).toLocaleString()}${expired ? ' (expired)' : ''}` : 'never'}</td>
-                    <td>{new Date(e.added_at).toLocaleString()}</td>
-                    <td>
-                      <button type="button" className="danger" onClick={() => void remove(e.plate)} aria-label={`Remove ${e.plate}`}>
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          <div className="pager">
-            <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-              Previous
-            </button>
-            <span>
-              {offset + 1}–{offset + data.items.length} of {data.total}
-            </span>
-            <button type="button" disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
-              Next
-            </button>
-          </div>
+          <DataTable columns={['Plate', 'Reason', 'Expires', 'Added', { hidden: 'Remove' }]}>
+            {data.items.map((e) => {
+              const expired = e.expires_at !== undefined && new Date(e.expires_at).getTime() < Date.now();
+              return (
+                <tr key={e.plate} className={expired ? 'expired' : undefined}>
+                  <td>
+                    <span className="plate-text">{e.plate}</span>
+                  </td>
+                  <td>{e.reason ?? ''}</td>
+                  <td>{e.expires_at ? `${new Date(e.expires_at).toLocaleString()}${expired ? ' (expired)' : ''}` : 'never'}</td>
+                  <td>{new Date(e.added_at).toLocaleString()}</td>
+                  <td>
+                    <button type="button" className="danger" onClick={() => void remove(e.plate)} aria-label={`Remove ${e.plate}`}>
+                      Remove
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </DataTable>
+          <OffsetPager offset={offset} pageSize={PAGE} shown={data.items.length} total={data.total} onOffset={setOffset} />
         </>
       )}
 

@@ -6,7 +6,7 @@ import { useMemo, useState } from 'react';
 import { CHANNELS, DAYS, MATCH_TYPES, MAX_FUZZY_DISTANCE, type AlertRule, type Channel } from '../../../src-pipeline/common/alert-rules';
 import { createRule, updateRule } from '../../api/alerts';
 import { ApiRequestError, errorText } from '../../api/client';
-import { Spinner } from '../../components/Spinner';
+import { FormFooter } from '../../components/FormFooter';
 import { EMPTY_ACTION, EMPTY_RULE, formFromRule, formIssues, ruleFormIssues, toRuleInput, type ActionRow, type RuleForm } from './rule-form';
 
 function Err({ msg, id }: { msg?: string; id: string }) {
@@ -340,21 +340,9 @@ export function RuleEditor({ rule, onSaved, onCancel }: { rule: AlertRule | null
 
       <div className="form-grid">{text('rate_limit_s', 'Quiet period per plate (seconds)', '60')}</div>
 
-      {saveError && (
-        <p className="danger-text" role="alert">
-          {saveError}
-        </p>
-      )}
-      <div className="actions">
-        <button type="submit" className="primary" disabled={saving}>
-          {rule ? 'Save rule' : 'Create rule'}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        {saving && <Spinner label="Saving…" />}
+      <FormFooter submitLabel={rule ? 'Save rule' : 'Create rule'} saving={saving} saveError={saveError} onCancel={onCancel}>
         {showAll && Object.keys(issues).length > 0 && <span className="field-error">Fix the {Object.keys(issues).length} marked field(s) first.</span>}
-      </div>
+      </FormFooter>
     </form>
   );
 }

@@ -10,6 +10,7 @@ import { Spinner } from '../../components/Spinner';
 import { useApi } from '../../components/useApi';
 import { isNoAlerts, NoAlerts } from './NoAlerts';
 import { RuleEditor } from './RuleEditor';
+import { DataTable } from '../../components/DataTable';
 
 /** One line describing what a rule matches, for the list. */
 export function describeConditions(r: AlertRule): string {
@@ -73,59 +74,46 @@ export function RulesPanel() {
       {loading && !data && <Spinner />}
       {data && data.rules.length === 0 && <EmptyState title="No alert rules">Create a rule to be told when a plate of interest is seen.</EmptyState>}
       {data && data.rules.length > 0 && (
-        <table className="data rules-table">
-          <thead>
-            <tr>
-              <th>On</th>
-              <th>Name</th>
-              <th>Matches</th>
-              <th>Actions</th>
-              <th>
-                <span className="sr-only">Manage</span>
-              </th>
+        <DataTable className="rules-table" columns={['On', 'Name', 'Matches', 'Actions', { hidden: 'Manage' }]}>
+          {data.rules.map((r) => (
+            <tr key={r.id} data-rule={r.name}>
+              <td>
+                <label className="switch">
+                  <input
+                    type="checkbox"
+                    checked={r.enabled}
+                    disabled={r.source === 'config' || busy === r.id}
+                    onChange={() => void toggle(r)}
+                    aria-label={`${r.enabled ? 'Disable' : 'Enable'} rule ${r.name}`}
+                  />
+                </label>
+              </td>
+              <td>
+                {r.name}
+                {r.source === 'config' && (
+                  <span className="badge" title="Defined in config/alert_rules.yaml; edit the file to change it">
+                    config file
+                  </span>
+                )}
+              </td>
+              <td className="muted">{describeConditions(r)}</td>
+              <td>{r.actions.map((a) => a.channel).join(', ') || '–'}</td>
+              <td>
+                <div className="actions">
+                  <button type="button" onClick={() => void sendTest(r)} disabled={busy === r.id || r.actions.length === 0}>
+                    Send test
+                  </button>
+                  <button type="button" onClick={() => setEditing(r)} disabled={r.source === 'config'}>
+                    Edit
+                  </button>
+                  <button type="button" className="danger" onClick={() => remove(r)} disabled={r.source === 'config' || busy === r.id}>
+                    Delete
+                  </button>
+                </div>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {data.rules.map((r) => (
-              <tr key={r.id} data-rule={r.name}>
-                <td>
-                  <label className="switch">
-                    <input
-                      type="checkbox"
-                      checked={r.enabled}
-                      disabled={r.source === 'config' || busy === r.id}
-                      onChange={() => void toggle(r)}
-                      aria-label={`${r.enabled ? 'Disable' : 'Enable'} rule ${r.name}`}
-                    />
-                  </label>
-                </td>
-                <td>
-                  {r.name}
-                  {r.source === 'config' && (
-                    <span className="badge" title="Defined in config/alert_rules.yaml; edit the file to change it">
-                      config file
-                    </span>
-                  )}
-                </td>
-                <td className="muted">{describeConditions(r)}</td>
-                <td>{r.actions.map((a) => a.channel).join(', ') || '–'}</td>
-                <td>
-                  <div className="actions">
-                    <button type="button" onClick={() => void sendTest(r)} disabled={busy === r.id || r.actions.length === 0}>
-                      Send test
-                    </button>
-                    <button type="button" onClick={() => setEditing(r)} disabled={r.source === 'config'}>
-                      Edit
-                    </button>
-                    <button type="button" className="danger" onClick={() => remove(r)} disabled={r.source === 'config' || busy === r.id}>
-                      Delete
-                    </button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Modal
         title={editing === 'new' ? 'New alert rule' : `Edit rule ${editing ? editing.name : ''}`}

@@ -2,11 +2,11 @@
  * Turns the Health screen's rolling samples into a list of current problems in words
  * ("camera gate-1 has had no frames for 40 s"). Pure, so it is unit-tested under node.
  */
-import type { BackendStatus, CameraRow, HealthAnswer } from './types.js';
+import type { BackendStatus, CameraStatus, HealthAnswer } from '../../api/types.js';
 
 export interface Sample {
   at: number;
-  cameras: CameraRow[];
+  cameras: CameraStatus[];
   health: HealthAnswer | null;
   totalEvents: number | null;
   backend: BackendStatus | null;

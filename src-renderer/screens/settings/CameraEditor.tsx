@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { ApiRequestError, errorText } from '../../api/client';
 import { addCamera, snapshotUrl, testSource, updateCamera, type Applied, type CameraRaw, type ProbeResult } from '../../api/settings';
+import { FormFooter } from '../../components/FormFooter';
 import { Spinner } from '../../components/Spinner';
 import { cameraIssues, formFromCamera, issuesByField, toCamera, type CameraForm, EMPTY_CAMERA } from './camera-form';
 import { RoiEditor } from './RoiEditor';
@@ -233,20 +234,7 @@ export function CameraEditor({
         {err('roi') && <span className="field-error">{err('roi')}</span>}
       </fieldset>
 
-      {saveError && (
-        <p className="danger-text" role="alert">
-          {saveError}
-        </p>
-      )}
-      <div className="actions">
-        <button type="submit" className="primary" disabled={saving}>
-          {original ? 'Save camera' : 'Add camera'}
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        {saving && <Spinner label="Saving…" />}
-      </div>
+      <FormFooter submitLabel={original ? 'Save camera' : 'Add camera'} saving={saving} saveError={saveError} onCancel={onCancel} />
     </form>
   );
 }

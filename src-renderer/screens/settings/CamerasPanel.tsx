@@ -9,6 +9,7 @@ import { Spinner } from '../../components/Spinner';
 import { useApi } from '../../components/useApi';
 import { isNoSettings, NoSettings } from './NoSettings';
 import { CameraEditor } from './CameraEditor';
+import { DataTable } from '../../components/DataTable';
 
 const appliedText = (a: Applied, what: string) => (a === 'live' ? `${what}; the pipeline applied it now.` : `${what}; restart ovr-alpr serve to apply it.`);
 
@@ -56,41 +57,27 @@ export function CamerasPanel() {
         <EmptyState title="No cameras yet">Add a camera: a video file, an rtsp:// URL or a USB camera (/dev/video0).</EmptyState>
       )}
       {data && data.cameras.length > 0 && (
-        <table className="data cameras-table">
-          <thead>
-            <tr>
-              <th>Id</th>
-              <th>Source</th>
-              <th>Region</th>
-              <th>ROI</th>
-              <th>Enabled</th>
-              <th>
-                <span className="sr-only">Actions</span>
-              </th>
+        <DataTable className="cameras-table" columns={['Id', 'Source', 'Region', 'ROI', 'Enabled', { hidden: 'Actions' }]}>
+          {data.cameras.map((c) => (
+            <tr key={String(c.id)} data-camera={String(c.id)}>
+              <td>{String(c.id)}</td>
+              <td className="mono wrap">{String(c.source)}</td>
+              <td>{c.region ? String(c.region) : '–'}</td>
+              <td>{Array.isArray(c.roi) ? `${c.roi.length} points` : 'whole frame'}</td>
+              <td>{c.enabled === false ? 'no' : 'yes'}</td>
+              <td>
+                <div className="actions">
+                  <button type="button" onClick={() => setEditing(c)} disabled={!data.editable}>
+                    Edit
+                  </button>
+                  <button type="button" className="danger" onClick={() => void remove(String(c.id))} disabled={!data.editable || removing === c.id}>
+                    Remove
+                  </button>
+                </div>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {data.cameras.map((c) => (
-              <tr key={String(c.id)} data-camera={String(c.id)}>
-                <td>{String(c.id)}</td>
-                <td className="mono wrap">{String(c.source)}</td>
-                <td>{c.region ? String(c.region) : '–'}</td>
-                <td>{Array.isArray(c.roi) ? `${c.roi.length} points` : 'whole frame'}</td>
-                <td>{c.enabled === false ? 'no' : 'yes'}</td>
-                <td>
-                  <div className="actions">
-                    <button type="button" onClick={() => setEditing(c)} disabled={!data.editable}>
-                      Edit
-                    </button>
-                    <button type="button" className="danger" onClick={() => void remove(String(c.id))} disabled={!data.editable || removing === c.id}>
-                      Remove
-                    </button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       )}
       <Modal
         title={editing === 'new' ? 'Add camera' : `Edit camera ${editing ? String(editing.id) : ''}`}
