@@ -89,9 +89,16 @@ export const PLATE_EVENT_AVRO_SCHEMA = {
       type: {
         type: 'record',
         name: 'Extras',
-        fields: [nullable('roi', 'string'), nullable('direction', 'string'), nullable('quality_score', 'double'), nullable('frame_number', 'long')],
+        fields: [
+          nullable('roi', 'string'),
+          nullable('direction', 'string'),
+          nullable('quality_score', 'double'),
+          nullable('frame_number', 'long'),
+          // Added after the first release: a nullable union with default null keeps it BACKWARD compatible.
+          nullable('char_confidences', { type: 'array', items: 'double' }, 'Confidence of each character of plate.normalized_text.'),
+        ],
       },
-      default: { roi: null, direction: null, quality_score: null, frame_number: null },
+      default: { roi: null, direction: null, quality_score: null, frame_number: null, char_confidences: null },
     },
   ],
 } as const;
@@ -143,7 +150,7 @@ export interface PlateEventAvro {
   images: { plate_url: string | null; vehicle_url: string | null; frame_url: string | null };
   latency_ms: number | null;
   node: { site: string | null; host: string | null };
-  extras: { roi: string | null; direction: string | null; quality_score: number | null; frame_number: number | null };
+  extras: { roi: string | null; direction: string | null; quality_score: number | null; frame_number: number | null; char_confidences: number[] | null };
 }
 
 // With the `u` flag, a surrogate pair is one code point, so this matches only lone surrogates.
@@ -180,7 +187,13 @@ export function toAvro(input: PlateEventInput): PlateEventAvro {
     images: { plate_url: e.images.plate_url, vehicle_url: e.images.vehicle_url, frame_url: e.images.frame_url },
     latency_ms: e.latency_ms,
     node: { site: e.node.site, host: e.node.host },
-    extras: { roi: e.extras.roi, direction: e.extras.direction, quality_score: e.extras.quality_score, frame_number: e.extras.frame_number },
+    extras: {
+      roi: e.extras.roi,
+      direction: e.extras.direction,
+      quality_score: e.extras.quality_score,
+      frame_number: e.extras.frame_number,
+      char_confidences: e.extras.char_confidences,
+    },
   };
 }
 
@@ -204,7 +217,14 @@ export function fromAvro(value: unknown): FromAvroResult {
     images: v.images && { plate_url: v.images.plate_url, vehicle_url: v.images.vehicle_url, frame_url: v.images.frame_url },
     latency_ms: v.latency_ms,
     node: v.node && { site: v.node.site, host: v.node.host },
-    extras: v.extras && { roi: v.extras.roi, direction: v.extras.direction, quality_score: v.extras.quality_score, frame_number: v.extras.frame_number },
+    extras: v.extras && {
+      roi: v.extras.roi,
+      direction: v.extras.direction,
+      quality_score: v.extras.quality_score,
+      frame_number: v.extras.frame_number,
+      // Absent in events written with the first schema version (the reader's default fills null).
+      char_confidences: v.extras.char_confidences ?? null,
+    },
   };
   const parsed = PlateEvent.safeParse(plain);
   if (!parsed.success) return { ok: false, reason: `event violates the PlateEvent contract: ${describeZodError(parsed.error)}` };

@@ -155,7 +155,7 @@ const TYPICAL: PlateEventInput = {
   },
   latency_ms: 84.6,
   node: { site: 'Depot Istanbul', host: 'edge-07' },
-  extras: { roi: 'lane-1', direction: 'in', quality_score: 0.82, frame_number: 120455 },
+  extras: { roi: 'lane-1', direction: 'in', quality_score: 0.82, frame_number: 120455, char_confidences: [0.99, 0.97, 0.91, 0.88, 0.95, 0.99] },
 };
 
 /** Only the required fields: everything else null. */
@@ -180,7 +180,7 @@ describe('PlateEvent Avro schema', () => {
       return f.type.fields.map((x) => x.name);
     };
     assert.deepEqual(nested('plate'), Object.keys(PlateEvent.shape.plate.shape));
-    assert.deepEqual(nested('extras'), ['roi', 'direction', 'quality_score', 'frame_number']);
+    assert.deepEqual(nested('extras'), Object.keys(PlateEvent.shape.extras.unwrap().shape));
   });
 
   it('gives every nullable field a ["null", T] union with default null', () => {
@@ -490,6 +490,20 @@ describe('PlateEventCodec', () => {
       assert.deepEqual(res.event, expected);
       assert.deepEqual(res.event.extras, { roi: null, direction: null, quality_score: null, frame_number: null, char_confidences: null });
       assert.equal(res.schemaId, id);
+    });
+
+    it('decodes events of the first release (extras without char_confidences) with the characters unknown', async () => {
+      const first = clone();
+      sub(first, 'extras').fields = sub(first, 'extras').fields.filter((f) => f.name !== 'char_confidences');
+      const registry = new MemoryRegistry();
+      const id = registry.add(first);
+      const full = toAvro(TYPICAL);
+      const { char_confidences: _dropped, ...oldExtras } = full.extras;
+      const res = await new PlateEventCodec({ format: 'json', registry }).decode(
+        encodeConfluent(id, avroType(first as avro.Schema).toBuffer({ ...full, extras: oldExtras })),
+      );
+      assert.ok(res.ok, res.ok ? '' : res.reason);
+      assert.deepEqual(res.event.extras, { ...PlateEvent.parse(TYPICAL).extras, char_confidences: null });
     });
 
     it('decodes a newer writer with fields this reader does not know, skipping them', async () => {
