@@ -1,9 +1,10 @@
 /**
  * The backend alert consumer: plate events from Kafka (JSON or Avro, decoded by the bus codec)
  * into the engine, as group `alpr-alert-engine` (its own offsets, independent of the storage
- * consumer). Evaluation is synchronous, so offsets are committed after every event of a batch
- * has been evaluated and its notifications queued; a message that does not decode is skipped
- * (the storage consumer dead-letters it) and counted.
+ * consumer). A batch's offsets are committed only once every notification it fired has been
+ * delivered or, after its retries, recorded as failed in the history: a crash mid-delivery means
+ * the batch is evaluated again (at least once), never that an alert silently disappears. A
+ * message that does not decode is skipped (the storage consumer dead-letters it) and counted.
  */
 import { Kafka, logLevel, type Consumer, type EachBatchPayload } from 'kafkajs';
 import type { PlateEventCodec } from '../bus/codec.js';
@@ -11,6 +12,9 @@ import type { AlertLog } from './delivery.js';
 import type { AlertEngine } from './engine.js';
 
 export const ALERT_CONSUMER_GROUP = 'alpr-alert-engine';
+
+/** Well inside kafkajs's default 30 s session timeout. */
+const HEARTBEAT_EVERY_MS = 3000;
 
 export interface AlertConsumerOptions {
   brokers: readonly string[];
@@ -81,9 +85,24 @@ export class AlertConsumer {
       }
       resolveOffset(m.offset);
     }
+    // Notifications retry with backoff and end delivered or failed, so idle() comes; heartbeats
+    // meanwhile keep the group from handing the partition to someone else.
+    await this.settled(heartbeat, isRunning);
+    if (!isRunning()) return;
     const last = batch.messages[batch.messages.length - 1];
     if (last) await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
     this.lastError = null;
     await heartbeat();
+  }
+
+  private async settled(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+    let done = false;
+    const idle = this.opts.engine.idle().then(() => (done = true));
+    while (!done && isRunning()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([idle, new Promise<void>((r) => (timer = setTimeout(r, HEARTBEAT_EVERY_MS)))]);
+      clearTimeout(timer);
+      if (!done) await heartbeat();
+    }
   }
 }

@@ -151,4 +151,52 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
       await store.close();
     }
   });
+
+  it('commits a batch only after its notifications are delivered (a crash mid-delivery re-evaluates, never loses)', async () => {
+    const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING });
+    const committed = async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const offsets = await admin.fetchOffsets({ groupId: ALERT_CONSUMER_GROUP, topics: [topic] });
+        return offsets[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const before = await committed();
+    const producer = kafka.producer();
+    await producer.connect();
+    const slow = makeEvent({ plate: 'GATE77' });
+    await producer.send({ topic, messages: [{ key: 'cam-1', value: await new PlateEventCodec({ format: 'json' }).encode(slow) }] });
+    await producer.disconnect();
+
+    // The webhook target takes its time: the request arrives, the answer does not yet.
+    hook.delay(4000);
+    const seen = hook.requests.length;
+    const ac = new AbortController();
+    const env = { ...process.env, OVR_ALPR_KAFKA_BROKERS: brokers.join(',') };
+    const done = alertsCmd(['--config', dir, '--database-url', dbUrl, '--json', '--log-level', 'warn'], {
+      out: () => undefined,
+      err: () => undefined,
+      signal: ac.signal,
+      env,
+    });
+    try {
+      // requests records a request on arrival; waitFor would only resolve once it is answered.
+      for (let i = 0; i < 300 && hook.requests.length === seen; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(JSON.parse(hook.requests[seen]?.body ?? '{}').event?.event_id, slow.event_id);
+      assert.equal(await committed(), before, 'nothing is committed while the notification is still in flight');
+      let now = before;
+      for (let i = 0; i < 100 && now === before; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        now = await committed();
+      }
+      assert.equal(now, before + 1, 'the batch is committed once the webhook answered');
+    } finally {
+      hook.delay(0);
+      ac.abort();
+      assert.equal(await done, 0);
+    }
+  });
 });
