@@ -130,11 +130,14 @@ describe('console: alert rule form, camera settings, health (Chromium)', { skip,
     await dialog.getByRole('button', { name: 'Snapshot for ROI' }).click();
     const surface = dialog.getByTestId('roi-surface');
     await surface.waitFor({ timeout: 20_000 });
-    await dialog.locator('.roi-canvas img').evaluate((el) => {
-      // Typed structurally: the test project has no DOM lib.
-      const img = el as unknown as { complete: boolean; addEventListener(type: 'load', f: () => void): void };
-      return img.complete ? null : new Promise<void>((r) => img.addEventListener('load', () => r()));
-    });
+    await dialog
+      .locator('.roi-canvas img')
+      .first()
+      .evaluate((el) => {
+        // Typed structurally: the test project has no DOM lib.
+        const img = el as unknown as { complete: boolean; addEventListener(type: 'load', f: () => void): void };
+        return img.complete ? null : new Promise<void>((r) => img.addEventListener('load', () => r()));
+      });
     const box = (await surface.boundingBox())!;
     // Nearly the whole frame, so the plate's vehicle stays inside.
     for (const [fx, fy] of [
@@ -152,6 +155,13 @@ describe('console: alert rule form, camera settings, health (Chromium)', { skip,
     await dialog.getByText('5 points').waitFor();
     await page.keyboard.press('Backspace');
     await dialog.getByText('4 points').waitFor();
+    // The in/out line across the lower half, left to right: "in" is toward the camera (down).
+    const line = dialog.getByTestId('direction-surface');
+    const lbox = (await line.boundingBox())!;
+    await line.click({ position: { x: lbox.width * 0.1, y: lbox.height * 0.6 } });
+    await dialog.getByText('Click the second point of the line.').waitFor();
+    await line.click({ position: { x: lbox.width * 0.9, y: lbox.height * 0.6 } });
+    await dialog.getByText('Crossing toward the arrow is "in"', { exact: false }).waitFor();
     await screenshot(page, 'settings-camera-editor');
     await dialog.getByRole('button', { name: 'Add camera' }).click();
     await page.getByText('Camera gate-1 saved; the pipeline applied it now.').waitFor({ timeout: 30_000 });
@@ -160,6 +170,11 @@ describe('console: alert rule form, camera settings, health (Chromium)', { skip,
     assert.deepEqual(
       saved.map((c) => [c.id, c.source, c.region, c.roi?.length]),
       [['gate-1', CLIP04, 'eu', 4]],
+    );
+    const [[lx1, ly1], [lx2, ly2]] = saved[0].direction_line!;
+    assert.ok(
+      lx1 < 200 && lx2 > 1080 && Math.abs(ly1 - 432) < 10 && Math.abs(ly2 - 432) < 10,
+      `line in frame pixels: ${JSON.stringify(saved[0].direction_line)}`,
     );
     const [x2, y2] = saved[0].roi![2];
     assert.ok(x2 > 1260 && x2 <= 1280 && y2 > 700 && y2 <= 720, `ROI in frame pixels: ${JSON.stringify(saved[0].roi)}`);

@@ -168,6 +168,39 @@ describe('camera form', () => {
     assert.deepEqual(toCamera(formFromCamera(raw), raw), raw);
   });
 
+  it('sends the direction line drawn in the form, drops a cleared one, and names a half-drawn one', () => {
+    const raw = {
+      id: 'gate',
+      source: 'rtsp://cam/s',
+      direction_line: [
+        [0, 0],
+        [5, 5],
+      ],
+    };
+    const f = formFromCamera(raw);
+    assert.deepEqual(f.direction_line, [
+      [0, 0],
+      [5, 5],
+    ]);
+    const moved = toCamera(
+      {
+        ...f,
+        direction_line: [
+          [10.2, 20.7],
+          [300, 40],
+        ],
+      },
+      raw,
+    );
+    assert.deepEqual(moved.direction_line, [
+      [10, 21],
+      [300, 40],
+    ]);
+    assert.ok(CameraConfig.safeParse(moved).success);
+    assert.equal('direction_line' in toCamera({ ...f, direction_line: [] }, raw), false, 'a cleared line is removed, not kept from the file');
+    assert.deepEqual(Object.keys(cameraIssues({ ...f, direction_line: [[1, 1]] }, raw)), ['direction_line']);
+  });
+
   it('reports field issues by name', () => {
     const issues = cameraIssues({ ...EMPTY_CAMERA, id: 'bad id', source: '', width: '640', roi: [[0, 0]] });
     assert.deepEqual(Object.keys(issues).sort(), ['height', 'id', 'roi', 'source']);

@@ -234,6 +234,19 @@ export function CameraEditor({
         {err('roi') && <span className="field-error">{err('roi')}</span>}
       </fieldset>
 
+      <fieldset className="camera-roi">
+        <legend>Direction line (in / out)</legend>
+        {snap ? (
+          <RoiEditor image={snap} points={form.direction_line} onChange={(p) => set('direction_line', p)} shape="line" />
+        ) : (
+          <p className="muted">
+            {form.direction_line.length === 2 ? 'A line is set. ' : 'No line: direction comes from the motion in the picture. '}Take a snapshot to draw the line
+            on the picture.
+          </p>
+        )}
+        {err('direction_line') && <span className="field-error">{err('direction_line')}</span>}
+      </fieldset>
+
       <FormFooter submitLabel={original ? 'Save camera' : 'Add camera'} saving={saving} saveError={saveError} onCancel={onCancel} />
     </form>
   );

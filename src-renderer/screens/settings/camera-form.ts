@@ -23,6 +23,8 @@ export interface CameraForm {
   command: string;
   queue: string;
   roi: Point[];
+  /** In/out reference line: none, or the two points the operator placed (one point = unfinished). */
+  direction_line: Point[];
 }
 
 export const EMPTY_CAMERA: CameraForm = {
@@ -40,11 +42,12 @@ export const EMPTY_CAMERA: CameraForm = {
   command: '',
   queue: '',
   roi: [],
+  direction_line: [],
 };
 
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 
-/** The form for a camera as written in the file. Keys the form does not edit (direction_line) are kept by `toCamera`. */
+/** The form for a camera as written in the file. Keys the form does not edit are kept by `toCamera`. */
 export function formFromCamera(raw: Record<string, unknown>): CameraForm {
   return {
     id: str(raw.id),
@@ -61,8 +64,12 @@ export function formFromCamera(raw: Record<string, unknown>): CameraForm {
     command: str(raw.command),
     queue: str(raw.queue),
     roi: Array.isArray(raw.roi) ? (raw.roi as Point[]).map(([x, y]) => [x, y] as Point) : [],
+    direction_line: Array.isArray(raw.direction_line) ? (raw.direction_line as Point[]).map(([x, y]) => [x, y] as Point) : [],
   };
 }
+
+/** Keys the form edits: absent from its output means removed, never "keep the old value". */
+const FORM_KEYS = new Set<string>([...Object.keys(EMPTY_CAMERA), 'type', 'transport']);
 
 /** A number field: '' → absent; anything else as typed (NaN stays NaN for the schema to reject). */
 function num(s: string): number | undefined {
@@ -91,7 +98,10 @@ export function toCamera(f: CameraForm, keep: Record<string, unknown> = {}): Rec
   const q = num(f.queue);
   if (q !== undefined) out.queue = q;
   if (f.roi.length > 0) out.roi = f.roi.map(([x, y]) => [Math.round(x), Math.round(y)]);
-  if (keep.direction_line !== undefined) out.direction_line = keep.direction_line;
+  // Sent as placed, even half-done (one point): the schema then names the field instead of the
+  // line silently disappearing.
+  if (f.direction_line.length > 0) out.direction_line = f.direction_line.map(([x, y]) => [Math.round(x), Math.round(y)]);
+  for (const [k, v] of Object.entries(keep)) if (!(k in out) && !FORM_KEYS.has(k)) out[k] = v;
   return out;
 }
 
