@@ -7,6 +7,14 @@ import { z } from 'zod';
 
 const nullableString = (max = 256) => z.string().max(max).nullable().default(null);
 
+/**
+ * What `extras.direction` holds when the pipeline sets it: in/out across a camera's reference
+ * line, otherwise the dominant motion in the picture (pipeline/direction.ts). Other producers
+ * may write other words; the contract keeps the field free text.
+ */
+export const TRAVEL_DIRECTIONS = ['in', 'out', 'approaching', 'receding', 'left', 'right', 'up', 'down', 'stationary'] as const;
+export type TravelDirection = (typeof TRAVEL_DIRECTIONS)[number];
+
 export const PlateEvent = z.object({
   event_id: z.uuid(),
   captured_at: z.iso.datetime({ offset: true }),

@@ -5,6 +5,8 @@
  * approaching/receding (the box grows or shrinks: vehicles driving at or away from the camera)
  * or left/right/up/down.
  */
+import type { TravelDirection } from '../common/plate-event.js';
+
 export interface TrackSample {
   cx: number;
   cy: number;
@@ -25,7 +27,7 @@ function side(line: Line, x: number, y: number): number {
   return Math.sign((x2 - x1) * (y - y1) - (y2 - y1) * (x - x1));
 }
 
-export function travelDirection(first: TrackSample, last: TrackSample, line?: Line | null): string | null {
+export function travelDirection(first: TrackSample, last: TrackSample, line?: Line | null): TravelDirection {
   if (line) {
     const a = side(line, first.cx, first.cy);
     const b = side(line, last.cx, last.cy);

@@ -4,7 +4,7 @@
  * (#/search?plate=…), so a search can be bookmarked, shared and reloaded.
  */
 import { useEffect, useMemo, useState } from 'react';
-import type { StoredEvent } from '../../src-pipeline/common/plate-event';
+import { TRAVEL_DIRECTIONS, type StoredEvent } from '../../src-pipeline/common/plate-event';
 import { apiGet, authedUrl, ApiRequestError } from '../api/client';
 import type { CamerasAnswer, EventList, FuzzyAnswer } from '../api/types';
 import { EmptyState } from '../components/EmptyState';
@@ -152,8 +152,11 @@ export function SearchScreen({ query }: { query: URLSearchParams }) {
           Direction
           <select name="direction" value={draft.direction ?? ''} onChange={(e) => set('direction', e.target.value)}>
             <option value="">any</option>
-            <option value="in">in</option>
-            <option value="out">out</option>
+            {TRAVEL_DIRECTIONS.map((d) => (
+              <option key={d} value={d}>
+                {d}
+              </option>
+            ))}
           </select>
         </label>
         <label>
