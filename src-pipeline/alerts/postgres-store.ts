@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { AlertHistoryItem, AlertRule, AlertRuleSpec, Hotlist, HotlistEntry } from '../common/alert-rules.js';
 import { AlprError } from '../common/errors.js';
-import { entryFromRow, historyFromRow, hotlistFromRow, ruleFromRow, specText } from './sqlite-store.js';
+import { entryFromRow, historyFromRow, hotlistFromRow, ruleFromRow, specText } from './store-rows.js';
 import {
   AlertConflictError,
   type AlertStore,
