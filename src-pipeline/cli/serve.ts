@@ -205,12 +205,13 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   // Before any camera, store or spool is opened: a refused bind must leave nothing behind.
   checkBind(c.host, c.token);
   const imagesDir = join(dataDir, 'images');
+  const configDir = v.config ? resolve(v.config) : defaultConfigDir();
   const pipeline = v['no-pipeline'] ? null : await planPipeline(v, io, env);
   // Alert engine (rules, hotlists, history in <data-dir>/alerts.sqlite), opened before the sink so it sees every stored event, spool replays included.
   const { openEmbeddedAlerts } = await import('../alerts/embedded.js');
   const alerts = await openEmbeddedAlerts({
     dataDir,
-    configDir: v.config ? resolve(v.config) : defaultConfigDir(),
+    configDir,
     imagesDir,
     env,
     log: (l, m, d) => io.err(JSON.stringify({ time: new Date().toISOString(), level: l, msg: m, ...d })),
@@ -254,7 +255,7 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
   // Pictures to S3 when config/images.yaml enables it: cached locally first, uploaded in the background.
   const { setupImages } = await import('../images/s3-images.js');
   const s3Images = await setupImages({
-    configDir: v.config ? resolve(v.config) : defaultConfigDir(),
+    configDir,
     env,
     dataDir,
     uploads: Boolean(pipeline),
@@ -296,7 +297,6 @@ export async function serveCmd(args: string[], io: ServeIo): Promise<number> {
       onJpeg: (id, jpeg) => server?.preview.jpeg(id, jpeg),
     });
   }
-  const configDir = v.config ? resolve(v.config) : defaultConfigDir();
   const settings: SettingsContext = {
     camerasFile: v.source ? null : v.cameras ? resolve(v.cameras) : join(configDir, 'cameras.yaml'),
     configDir,
