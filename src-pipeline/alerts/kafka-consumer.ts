@@ -15,6 +15,11 @@ export const ALERT_CONSUMER_GROUP = 'alpr-alert-engine';
 
 /** Well inside kafkajs's default 30 s session timeout. */
 const HEARTBEAT_EVERY_MS = 3000;
+/**
+ * How long a stop waits for the notifications of the batch in hand: a shutdown right after
+ * a delivery should commit it, not have the next engine send the same alert again.
+ */
+const STOP_GRACE_MS = 10_000;
 
 export interface AlertConsumerOptions {
   brokers: readonly string[];
@@ -40,6 +45,8 @@ export class AlertConsumer {
   private readonly consumer: Consumer;
   private readonly counts = { consumed: 0, evaluated: 0, undecodable: 0, fired: 0 };
   private lastError: string | null = null;
+  private stopDeadline: number | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly opts: AlertConsumerOptions) {
     const kafka = new Kafka({
@@ -57,7 +64,15 @@ export class AlertConsumer {
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (b) => this.handle(b) });
   }
 
+  /**
+   * Finishes the batch in hand first: its notifications get up to STOP_GRACE_MS to settle and
+   * its offsets are committed while the consumer still runs (kafkajs ignores commits once its
+   * stop has begun), then the group is left.
+   */
   async stop(): Promise<void> {
+    this.stopDeadline = Date.now() + STOP_GRACE_MS;
+    this.consumer.pause([{ topic: this.opts.topic }]);
+    await Promise.all([...this.inFlight]);
     await this.consumer.disconnect();
   }
 
@@ -65,13 +80,34 @@ export class AlertConsumer {
     return { ...this.counts, lastError: this.lastError };
   }
 
-  private async handle({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handle(payload: EachBatchPayload): Promise<void> {
+    const work = this.process(payload);
+    this.inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      this.inFlight.delete(work);
+    }
+  }
+
+  private async process({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    // Offset of the last message evaluated; everything up to it is committed once its alerts settle.
+    let through: string | null = null;
+    const commitThrough = async () => {
+      // Notifications retry with backoff and end delivered or failed, so idle() comes; heartbeats
+      // meanwhile keep the group from handing the partition to someone else. Past a stop's grace
+      // the batch stays uncommitted and the next run evaluates it again (at least once).
+      if (through === null || !(await this.settled(heartbeat)) || !isRunning() || isStale()) return;
+      await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(through) + 1n).toString() }]);
+    };
     for (const m of batch.messages) {
-      if (!isRunning() || isStale()) return;
+      if (this.stopDeadline !== null || !isRunning() || isStale()) break;
       const r = await this.opts.codec.decode(m.value ?? Buffer.alloc(0));
       if (!r.ok && r.retriable) {
-        // Registry outage: not the message's fault. Commit nothing; kafkajs retries the batch.
+        // Registry outage: not the message's fault. Keep what was evaluated, then let kafkajs
+        // retry the batch from this message.
         this.lastError = r.reason;
+        await commitThrough();
         throw new Error(`cannot decode message at offset ${m.offset}: ${r.reason}`);
       }
       this.counts.consumed++;
@@ -84,25 +120,27 @@ export class AlertConsumer {
         this.opts.log?.('warn', 'undecodable plate event skipped', { offset: m.offset, partition: batch.partition, reason: r.reason });
       }
       resolveOffset(m.offset);
+      through = m.offset;
     }
-    // Notifications retry with backoff and end delivered or failed, so idle() comes; heartbeats
-    // meanwhile keep the group from handing the partition to someone else.
-    await this.settled(heartbeat, isRunning);
-    if (!isRunning()) return;
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) await this.consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-    this.lastError = null;
-    await heartbeat();
+    await commitThrough();
+    if (through !== null && this.stopDeadline === null) {
+      this.lastError = null;
+      await heartbeat();
+    }
   }
 
-  private async settled(heartbeat: () => Promise<void>, isRunning: () => boolean): Promise<void> {
+  /** True once every notification settled; false if a stop's grace ran out first. */
+  private async settled(heartbeat: () => Promise<void>): Promise<boolean> {
     let done = false;
     const idle = this.opts.engine.idle().then(() => (done = true));
-    while (!done && isRunning()) {
+    while (!done) {
+      const left = this.stopDeadline === null ? HEARTBEAT_EVERY_MS : Math.min(HEARTBEAT_EVERY_MS, this.stopDeadline - Date.now());
+      if (left <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([idle, new Promise<void>((r) => (timer = setTimeout(r, HEARTBEAT_EVERY_MS)))]);
+      await Promise.race([idle, new Promise<void>((r) => (timer = setTimeout(r, left)))]);
       clearTimeout(timer);
       if (!done) await heartbeat();
     }
+    return true;
   }
 }

@@ -199,4 +199,48 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
       assert.equal(await done, 0);
     }
   });
+
+  it('a stop while a notification is in flight waits for it and commits, so the next engine does not send it again', async () => {
+    const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING });
+    const committed = async () => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const offsets = await admin.fetchOffsets({ groupId: ALERT_CONSUMER_GROUP, topics: [topic] });
+        return offsets[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      } finally {
+        await admin.disconnect();
+      }
+    };
+    const before = await committed();
+    const producer = kafka.producer();
+    await producer.connect();
+    const late = makeEvent({ plate: 'GATE88' });
+    await producer.send({ topic, messages: [{ key: 'cam-1', value: await new PlateEventCodec({ format: 'json' }).encode(late) }] });
+    await producer.disconnect();
+
+    hook.delay(2000);
+    const seen = hook.requests.length;
+    const ac = new AbortController();
+    const env = { ...process.env, OVR_ALPR_KAFKA_BROKERS: brokers.join(',') };
+    const out: string[] = [];
+    const done = alertsCmd(['--config', dir, '--database-url', dbUrl, '--json', '--log-level', 'warn'], {
+      out: (l) => out.push(l),
+      err: () => undefined,
+      signal: ac.signal,
+      env,
+    });
+    try {
+      for (let i = 0; i < 300 && hook.requests.length === seen; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(JSON.parse(hook.requests[seen]?.body ?? '{}').event?.event_id, late.event_id);
+    } finally {
+      // Stop at once, with the webhook's answer still two seconds away.
+      ac.abort();
+      assert.equal(await done, 0);
+      hook.delay(0);
+    }
+    const stats = JSON.parse(out.at(-1)!) as { delivered: number };
+    assert.equal(stats.delivered, 1);
+    assert.equal(await committed(), before + 1, 'the delivered batch was committed before the engine left the group');
+  });
 });
