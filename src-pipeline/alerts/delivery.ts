@@ -20,6 +20,13 @@ export interface DeliveryOptions {
   timeoutMs: number;
   queueSize: number;
   concurrency: number;
+  /**
+   * Look each notification up in history first and skip one already delivered: a consumer
+   * that crashed before committing evaluates its last batch again, and the receiver should not
+   * hear about the same event twice. A history that cannot be read means send (a duplicate
+   * beats a loss).
+   */
+  skipDelivered?: boolean;
   log?: AlertLog;
 }
 
@@ -36,7 +43,7 @@ export class DeliveryQueue {
   private idleWaiters: (() => void)[] = [];
   private closed = false;
   private readonly abort = new AbortController();
-  private readonly counts = { queued: 0, delivered: 0, failed: 0, dropped: 0 };
+  private readonly counts = { queued: 0, delivered: 0, failed: 0, dropped: 0, already_delivered: 0 };
 
   constructor(private readonly opts: DeliveryOptions) {}
 
@@ -66,14 +73,33 @@ export class DeliveryQueue {
     while (this.active < this.opts.concurrency && this.queue.length > 0) {
       const n = this.queue.shift()!;
       this.active++;
-      void this.deliver(n)
-        .then((r) => this.record(n, r))
-        .finally(() => {
-          this.active--;
-          this.pump();
-          if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
-        });
+      void this.deliverOnce(n).finally(() => {
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
     }
+  }
+
+  private async deliverOnce(n: Notification): Promise<void> {
+    const store = this.opts.store;
+    if (this.opts.skipDelivered && store) {
+      const sent = await store.wasDelivered(n.rule.id, n.event.event_id, n.action.channel).catch((err: unknown) => {
+        this.opts.log?.('warn', 'alert history not readable; sending without the replay check', { error: (err as Error).message });
+        return false;
+      });
+      if (sent) {
+        this.counts.already_delivered++;
+        this.opts.metrics.replayed.inc({ channel: n.action.channel });
+        this.opts.log?.('info', 'alert already delivered for this event; not sent again', {
+          rule: n.rule.name,
+          channel: n.action.channel,
+          event_id: n.event.event_id,
+        });
+        return;
+      }
+    }
+    await this.record(n, await this.deliver(n));
   }
 
   /** Sends one notification with retries; resolves with the outcome (never rejects). */

@@ -37,6 +37,8 @@ export interface AlertEngineOptions {
   now?: () => number;
   /** Replaces built-in channels (tests of the queue); normally built from config.channels. */
   channels?: Partial<Record<Channel, AlertChannel>>;
+  /** Skip notifications history shows as delivered for the same event (a consumer that may see replays). */
+  skipDelivered?: boolean;
   /** false: do not load hotlist plates into memory (a process that manages rules but evaluates no events). */
   indexHotlists?: boolean;
 }
@@ -94,6 +96,7 @@ export class AlertEngine {
       timeoutMs: d.timeout_ms,
       queueSize: d.queue_size,
       concurrency: d.concurrency,
+      skipDelivered: opts.skipDelivered,
       log: this.log,
     });
   }

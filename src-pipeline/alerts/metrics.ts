@@ -9,6 +9,7 @@ export interface AlertMetrics {
   sent: Counter<'channel'>;
   failed: Counter<'channel'>;
   dropped: Counter<'channel'>;
+  replayed: Counter<'channel'>;
   evaluation: Histogram;
   all: Metric[];
 }
@@ -41,6 +42,12 @@ export function createAlertMetrics(registry = new Registry()): AlertMetrics {
     labelNames: ['channel'],
     registers: r,
   });
+  const replayed = new Counter({
+    name: 'alpr_notifications_replay_skipped_total',
+    help: 'Notifications not sent because history shows them delivered for the same event (a replayed Kafka batch), by channel',
+    labelNames: ['channel'],
+    registers: r,
+  });
   const evaluation = new Histogram({
     name: 'alpr_rule_evaluation_duration_seconds',
     help: 'Time to evaluate one event against every rule',
@@ -55,8 +62,9 @@ export function createAlertMetrics(registry = new Registry()): AlertMetrics {
     sent,
     failed,
     dropped,
+    replayed,
     evaluation,
-    all: [eventsProcessed, triggered, suppressed, sent, failed, dropped, evaluation],
+    all: [eventsProcessed, triggered, suppressed, sent, failed, dropped, replayed, evaluation],
   };
 }
 

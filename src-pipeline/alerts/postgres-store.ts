@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { AlertHistoryItem, AlertRule, AlertRuleSpec, Hotlist, HotlistEntry } from '../common/alert-rules.js';
+import type { AlertHistoryItem, AlertRule, AlertRuleSpec, Channel, Hotlist, HotlistEntry } from '../common/alert-rules.js';
 import { AlprError } from '../common/errors.js';
 import { entryFromRow, historyFromRow, hotlistFromRow, ruleFromRow, specText } from './store-rows.js';
 import {
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS alert_history (
 CREATE INDEX IF NOT EXISTS alert_history_created ON alert_history (created_at DESC);
 CREATE INDEX IF NOT EXISTS alert_history_plate ON alert_history (plate, created_at DESC);
 CREATE INDEX IF NOT EXISTS alert_history_rule ON alert_history (rule_name, created_at DESC);
+CREATE INDEX IF NOT EXISTS alert_history_event ON alert_history (event_id);
 CREATE TABLE IF NOT EXISTS alert_revision (id integer PRIMARY KEY CHECK (id = 1), n bigint NOT NULL);
 INSERT INTO alert_revision (id, n) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
 `;
@@ -305,6 +306,15 @@ export class PostgresAlertStore implements AlertStore {
       [id, item.rule_id, item.rule_name, item.event_id, item.plate, item.camera_id, item.channel, item.status, item.error ?? null, item.attempts, created],
     );
     return historyFromRow({ ...item, id, error: item.error ?? null, created_at: new Date(created).toISOString() });
+  }
+
+  async wasDelivered(ruleId: string, eventId: string, channel: Channel): Promise<boolean> {
+    const r = await this.pool.query(`SELECT 1 FROM alert_history WHERE event_id = $1 AND rule_id = $2 AND channel = $3 AND status = 'delivered' LIMIT 1`, [
+      eventId,
+      ruleId,
+      channel,
+    ]);
+    return r.rowCount !== null && r.rowCount > 0;
   }
 
   async queryHistory(q: HistoryQuery): Promise<{ items: AlertHistoryItem[]; total: number }> {

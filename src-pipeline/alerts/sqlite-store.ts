@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import { AlertRule, type AlertHistoryItem, type AlertRuleSpec, type Hotlist, type HotlistEntry } from '../common/alert-rules.js';
+import { AlertRule, type AlertHistoryItem, type AlertRuleSpec, type Channel, type Hotlist, type HotlistEntry } from '../common/alert-rules.js';
 import {
   AlertConflictError,
   type AlertStore,
@@ -72,6 +72,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX alert_history_rule ON alert_history (rule_name, created_at);
    CREATE TABLE alert_revision (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
    INSERT INTO alert_revision (id, n) VALUES (1, 0);`,
+  // Replayed events (a consumer restarted before its commit) look their notifications up here.
+  `CREATE INDEX alert_history_event ON alert_history (event_id);`,
 ];
 
 const now = () => new Date().toISOString();
@@ -261,6 +263,14 @@ export class SqliteAlertStore implements AlertStore {
       )
       .run(row);
     return historyFromRow(row);
+  }
+
+  async wasDelivered(ruleId: string, eventId: string, channel: Channel): Promise<boolean> {
+    return (
+      this.db
+        .prepare(`SELECT 1 FROM alert_history WHERE event_id = ? AND rule_id = ? AND channel = ? AND status = 'delivered' LIMIT 1`)
+        .get(eventId, ruleId, channel) !== undefined
+    );
   }
 
   async queryHistory(q: HistoryQuery): Promise<{ items: AlertHistoryItem[]; total: number }> {

@@ -64,6 +64,8 @@ export interface AlertStore {
   allEntries(): Promise<HotlistEntry[]>;
 
   addHistory(item: NewHistoryItem): Promise<AlertHistoryItem>;
+  /** Whether history already holds this rule's notification for this event on this channel as delivered. */
+  wasDelivered(ruleId: string, eventId: string, channel: Channel): Promise<boolean>;
   queryHistory(q: HistoryQuery): Promise<{ items: AlertHistoryItem[]; total: number }>;
 
   revision(): Promise<number>;

@@ -110,7 +110,8 @@ async function serviceCmd(args: string[], io: RunIo): Promise<number> {
 
   const url = v['database-url'] ?? env.OVR_ALPR_DATABASE_URL;
   const store = url ? await (await import('../alerts/postgres-store.js')).openPostgresAlertStore(url) : null;
-  const engine = await AlertEngine.open({ config, store, env, log: (l, m, d) => log(l, m, d) });
+  // Kafka hands a batch out again when the engine stopped before committing it.
+  const engine = await AlertEngine.open({ config, store, env, skipDelivered: true, log: (l, m, d) => log(l, m, d) });
   engine.watch();
   const group = v.group ?? ALERT_CONSUMER_GROUP;
   const consumer = new AlertConsumer({
@@ -153,7 +154,7 @@ async function serviceCmd(args: string[], io: RunIo): Promise<number> {
   io.out(
     v.json
       ? JSON.stringify(stats)
-      : `consumed ${stats.consumed}, evaluated ${stats.evaluated}, alerts ${stats.fired}, delivered ${stats.delivered}, failed ${stats.failed}, dropped ${stats.dropped}`,
+      : `consumed ${stats.consumed}, evaluated ${stats.evaluated}, alerts ${stats.fired}, delivered ${stats.delivered}, failed ${stats.failed}, dropped ${stats.dropped}, already delivered ${stats.already_delivered}`,
   );
   return 0;
 }

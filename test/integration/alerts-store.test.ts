@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { validateRule, type AlertRuleSpec } from '../../src-pipeline/common/alert-rules.js';
 import { HotlistIndex } from '../../src-pipeline/alerts/hotlist-index.js';
 import { openPostgresAlertStore } from '../../src-pipeline/alerts/postgres-store.js';
@@ -119,6 +120,22 @@ function contract(open: () => Promise<AlertStore>) {
       await s.close();
     }
   });
+
+  it('wasDelivered: only a delivered row for the same rule, event and channel counts', async () => {
+    const s = await open();
+    try {
+      const base = { rule_id: 'r1', rule_name: 'gate', event_id: 'e1', plate: 'ABC123', camera_id: 'cam-1', channel: 'webhook' as const, attempts: 1 };
+      await s.addHistory({ ...base, status: 'failed', error: 'HTTP 503' });
+      assert.equal(await s.wasDelivered('r1', 'e1', 'webhook'), false, 'a failed attempt may be sent again');
+      await s.addHistory({ ...base, status: 'delivered' });
+      assert.equal(await s.wasDelivered('r1', 'e1', 'webhook'), true);
+      assert.equal(await s.wasDelivered('r1', 'e1', 'email'), false);
+      assert.equal(await s.wasDelivered('r2', 'e1', 'webhook'), false);
+      assert.equal(await s.wasDelivered('r1', 'e2', 'webhook'), false);
+    } finally {
+      await s.close();
+    }
+  });
 }
 
 describe('SqliteAlertStore', () => {
@@ -128,6 +145,28 @@ describe('SqliteAlertStore', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ovr-alert-store-'));
     dirs.push(dir);
     return new SqliteAlertStore(join(dir, 'alerts.sqlite'));
+  });
+
+  it('a file from before the history event index gets it on open, rows kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ovr-alert-store-'));
+    dirs.push(dir);
+    const path = join(dir, 'alerts.sqlite');
+    const a = new SqliteAlertStore(path);
+    await a.addHistory({ rule_id: 'r1', rule_name: 'gate', event_id: 'e1', plate: 'A1', camera_id: 'c', channel: 'webhook', status: 'delivered', attempts: 1 });
+    await a.close();
+    // Back to schema version 1, as a store written by the previous release.
+    const raw = new Database(path);
+    raw.exec('DROP INDEX alert_history_event; DELETE FROM alert_schema WHERE version > 1');
+    raw.close();
+    const b = new SqliteAlertStore(path);
+    assert.equal(await b.wasDelivered('r1', 'e1', 'webhook'), true);
+    await b.close();
+    const check = new Database(path, { readonly: true });
+    const idx = check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'alert_history_event'`).get();
+    const versions = check.prepare('SELECT version FROM alert_schema ORDER BY version').all();
+    check.close();
+    assert.ok(idx);
+    assert.deepEqual(versions, [{ version: 1 }, { version: 2 }]);
   });
 
   it('reopening a file keeps everything (migrations run once)', async () => {
