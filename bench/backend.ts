@@ -251,7 +251,7 @@ export async function benchBackend(args: string[]): Promise<void> {
     const outbox = new Outbox(join(tmp, 'outbox.sqlite'));
     const sender = new OutboxSender({
       outbox,
-      producer: createProducer(brokers, 'ovr-alpr-bench-edge'),
+      producer: () => createProducer(brokers, 'ovr-alpr-bench-edge'),
       codec: codec(),
       topic,
       backoff: { initialMs: 200, maxMs: 2000 },

@@ -4,6 +4,13 @@
  * Rows are marked sent only after the broker acknowledged the batch; on any failure the same
  * batch is tried again after a capped exponential backoff, so a broker outage delays events
  * and loses none. A restart resumes from whatever the outbox still holds.
+ *
+ * The producer is rebuilt (a new producer id) after a sequence or producer-id error and after
+ * every third failed send in a row: an idempotent producer whose sequence numbers fell out of
+ * step with a broker that crashed and recovered is refused forever (a known failure of kafkajs
+ * and librdkafka alike), which would hold every later event in the outbox. A batch resent under
+ * a new id may reach Kafka twice; the storage consumer and the alert engine are idempotent per
+ * event_id.
  */
 import { CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs';
 import { AlprError } from '../common/errors.js';
@@ -16,7 +23,8 @@ export type BusLog = (level: 'info' | 'warn' | 'error', message: string, details
 
 export interface OutboxSenderOptions {
   outbox: Outbox;
-  producer: Producer;
+  /** Makes the producer, at the start and whenever the old one has to be replaced (createProducer). */
+  producer: () => Producer;
   codec: PlateEventCodec;
   topic?: string;
   /** Rows per send; default 2,000 (a send costs a broker round trip with acks=all: small batches cap throughput). */
@@ -35,9 +43,16 @@ export interface OutboxSenderStats {
   failures: number;
   /** Events sent as JSON because the configured format could not carry them. */
   jsonFallbacks: number;
+  /** Producers replaced after sequence errors or repeated failures. */
+  producersRebuilt: number;
   lastError: string | null;
   running: boolean;
 }
+
+/** Errors after which this producer id can never send again. */
+const FATAL_PRODUCER_ERRORS = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'INVALID_PRODUCER_ID_MAPPING']);
+/** Failed sends in a row after which the producer is replaced whatever the cause. */
+const REBUILD_AFTER_FAILURES = 3;
 
 /** An idempotent producer as the outbox needs it; connect() is left to the sender. */
 export function createProducer(brokers: readonly string[], clientId = 'ovr-alpr-edge'): Producer {
@@ -53,7 +68,9 @@ export class OutboxSender {
   private readonly backoff: Backoff;
   private readonly idleMs: number;
   private readonly log: BusLog;
-  private readonly counts = { sent: 0, batches: 0, failures: 0, jsonFallbacks: 0 };
+  private readonly counts = { sent: 0, batches: 0, failures: 0, jsonFallbacks: 0, producersRebuilt: 0 };
+  private producer: Producer;
+  private failuresInRow = 0;
   private lastError: string | null = null;
   private loop: Promise<void> | null = null;
   private stopping = false;
@@ -69,6 +86,7 @@ export class OutboxSender {
     this.idleMs = opts.idleMs ?? 1000;
     this.pruneEveryMs = opts.pruneEveryMs ?? 60_000;
     this.log = opts.log ?? (() => {});
+    this.producer = opts.producer();
   }
 
   start(): void {
@@ -98,7 +116,7 @@ export class OutboxSender {
     this.nudge();
     await this.loop;
     this.loop = null;
-    if (this.connected) await this.opts.producer.disconnect().catch(() => {});
+    if (this.connected) await this.producer.disconnect().catch(() => {});
     this.connected = false;
   }
 
@@ -121,10 +139,12 @@ export class OutboxSender {
         this.counts.batches++;
         if (this.lastError !== null) this.log('info', 'kafka reachable again; outbox draining', { pending: this.opts.outbox.stats().pending });
         this.lastError = null;
+        this.failuresInRow = 0;
         this.backoff.reset();
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         this.counts.failures++;
+        this.failuresInRow++;
         if (this.lastError === null) this.log('warn', 'kafka send failed; events stay in the outbox and are retried', { error: message, batch: rows.length });
         this.lastError = message;
         this.opts.outbox.markFailed(
@@ -132,8 +152,16 @@ export class OutboxSender {
           message,
         );
         // A broken connection is rebuilt on the next try.
-        if (this.connected) await this.opts.producer.disconnect().catch(() => {});
+        if (this.connected) await this.producer.disconnect().catch(() => {});
         this.connected = false;
+        const fatal = errorTypes(err).find((t) => FATAL_PRODUCER_ERRORS.has(t));
+        if (fatal || this.failuresInRow % REBUILD_AFTER_FAILURES === 0) {
+          this.producer = this.opts.producer();
+          this.counts.producersRebuilt++;
+          this.log('warn', 'kafka producer replaced; the next send starts a new producer id', {
+            reason: fatal ?? `${this.failuresInRow} failed sends in a row`,
+          });
+        }
         await this.sleep(this.backoff.failed(Date.now()));
       }
     }
@@ -141,11 +169,11 @@ export class OutboxSender {
 
   private async send(rows: OutboxRow[]): Promise<void> {
     if (!this.connected) {
-      await this.opts.producer.connect();
+      await this.producer.connect();
       this.connected = true;
     }
     const messages = await Promise.all(rows.map(async (r) => ({ key: r.cameraId, value: await this.encode(r), headers: { event_id: r.eventId } })));
-    await this.opts.producer.send({ topic: this.topic, acks: -1, compression: CompressionTypes.GZIP, messages });
+    await this.producer.send({ topic: this.topic, acks: -1, compression: CompressionTypes.GZIP, messages });
   }
 
   /**
@@ -178,4 +206,13 @@ export class OutboxSender {
       };
     });
   }
+}
+
+/** The kafkajs error types along an error's cause chain (a retry wrapper hides the protocol error). */
+function errorTypes(err: unknown): string[] {
+  const out: string[] = [];
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, i = 0; e && i < 8; e = e.cause as typeof e, i++) {
+    if (typeof e.type === 'string') out.push(e.type);
+  }
+  return out;
 }

@@ -33,6 +33,6 @@ export function createBusSink(cfg: BusConfig, dataDir: string, log: BusLog = () 
     codec = new PlateEventCodec({ format: 'json' });
   }
   const outbox = new Outbox(join(dataDir, 'outbox.sqlite'), { maxBytes: cfg.outbox_max_mb * 1024 * 1024 });
-  const sender = new OutboxSender({ outbox, producer: createProducer(cfg.brokers, cfg.client_id), codec, topic: cfg.topic, log });
+  const sender = new OutboxSender({ outbox, producer: () => createProducer(cfg.brokers, cfg.client_id), codec, topic: cfg.topic, log });
   return { sink: new OutboxSink(outbox, sender), outbox, sender };
 }

@@ -68,7 +68,7 @@ describe('storage consumer: Kafka → PostgreSQL (real broker, real database)', 
       makeEvent({ plate: `CNS${i}`, camera_id: `cam-${i % 5}`, at: new Date(Date.UTC(2026, 10, 29, 8, 0, i)).toISOString() }),
     );
     const outbox = new Outbox(join(tmp, 'edge.sqlite'));
-    const sender = new OutboxSender({ outbox, producer: createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic });
+    const sender = new OutboxSender({ outbox, producer: () => createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic });
     for (const e of events) outbox.enqueue(e);
     sender.start();
     await waitFor(() => outbox.stats().pending === 0, 60_000, 'the outbox to drain');

@@ -125,13 +125,15 @@ describe('Kafka backend faults (real broker, registry and PostgreSQL)', { skip }
       const url = await server.createDatabase('fault_broker');
       storage = await openPostgresStorage(url);
       const outbox = new Outbox(join(tmp, 'broker-outbox.sqlite'));
+      const senderLog: string[] = [];
       const sender = new OutboxSender({
         outbox,
-        producer: createProducer(broker.brokers),
+        producer: () => createProducer(broker.brokers),
         codec: new PlateEventCodec({ format: 'json' }),
         topic,
         batchSize: 200,
         backoff: { initialMs: 100, maxMs: 1000 },
+        log: (l, m, d) => senderLog.push(`${new Date().toISOString()} ${l} ${m} ${JSON.stringify(d)}`),
       });
       sink = new OutboxSink(outbox, sender, { drainMs: 30_000 });
       consumer = new StorageConsumer({
@@ -170,7 +172,9 @@ describe('Kafka backend faults (real broker, registry and PostgreSQL)', { skip }
       await outage;
       assert.ok(sender.stats().failures >= 1, 'the sender saw the outage');
 
-      await waitFor(() => outbox.stats().pending === 0, 90_000, 'the outbox to drain');
+      await waitFor(() => outbox.stats().pending === 0, 90_000, 'the outbox to drain').catch((err: Error) => {
+        throw new Error(`${err.message}; pending ${outbox.stats().pending}, sender ${JSON.stringify(sender.stats())}; log:\n${senderLog.join('\n')}`);
+      });
       await waitFor(async () => (await countRows(url)).distinct >= all.length, 90_000, 'all 2,000 events in PostgreSQL');
       // Redeliveries after the restart would show up now, if any could make a row.
       await sleep(1500);

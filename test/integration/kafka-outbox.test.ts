@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { Producer } from 'kafkajs';
 import { PlateEventCodec } from '../../src-pipeline/bus/codec.js';
 import { Outbox } from '../../src-pipeline/bus/outbox.js';
 import { createProducer, OutboxSender } from '../../src-pipeline/bus/outbox-sender.js';
@@ -34,7 +35,7 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
     const topic = `ovr-test-${randomUUID()}`;
     await createTopics(brokers, [topic], 4);
     const outbox = new Outbox(join(tmp, 'ok.sqlite'));
-    const sender = new OutboxSender({ outbox, producer: createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic, batchSize: 200 });
+    const sender = new OutboxSender({ outbox, producer: () => createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic, batchSize: 200 });
     const sink = new OutboxSink(outbox, sender, { drainMs: 30_000 });
     const events = Array.from({ length: 2000 }, (_, i) => makeEvent({ plate: `KFK${i}`, camera_id: `cam-${i % 4}` }));
     // Four cameras writing at once: their writes share outbox transactions, each camera's order stays.
@@ -61,9 +62,10 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
     const path = join(tmp, 'down.sqlite');
     const outbox = new Outbox(path);
     // Nothing listens on this port: the producer cannot connect.
+    const deadPort = await freePort();
     const dead = new OutboxSender({
       outbox,
-      producer: createProducer([`127.0.0.1:${await freePort()}`]),
+      producer: () => createProducer([`127.0.0.1:${deadPort}`]),
       codec: new PlateEventCodec({ format: 'json' }),
       topic,
       backoff: { initialMs: 100, maxMs: 300 },
@@ -80,7 +82,7 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
     // The edge restarts with the broker back: the same outbox file, a new sender.
     const reopened = new Outbox(path);
     assert.equal(reopened.stats().pending, events.length, 'nothing lost while the broker was away');
-    const live = new OutboxSender({ outbox: reopened, producer: createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic });
+    const live = new OutboxSender({ outbox: reopened, producer: () => createProducer(brokers), codec: new PlateEventCodec({ format: 'json' }), topic });
     live.start();
     const got = (await readTopic(brokers, topic, events.length, { settleMs: 1000 })).map((m) => ({ key: m.key, value: m.value! }));
     await live.stop(10_000);
@@ -91,5 +93,81 @@ describe('outbox → Kafka (real broker)', { skip }, () => {
       ids,
       events.map((e) => e.event_id),
     );
+  });
+
+  it('a producer refused for good (injected OUT_OF_ORDER_SEQUENCE_NUMBER) is replaced and the outbox drains in order', async () => {
+    const topic = `ovr-test-${randomUUID()}`;
+    await createTopics(brokers, [topic], 2);
+    const outbox = new Outbox(join(tmp, 'desync.sqlite'));
+    // The first producer behaves as kafkajs does after its sequence numbers fell out of step
+    // with a recovered broker: it connects, and every send is refused, wrapped in the retry error.
+    let made = 0;
+    const producer = (): Producer => {
+      const real = createProducer(brokers);
+      if (made++ > 0) return real;
+      const refused = Object.assign(new Error('The broker received an out of order sequence number'), {
+        type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+        retriable: false,
+      });
+      return new Proxy(real, {
+        get: (target, key, receiver) =>
+          key === 'send'
+            ? () => Promise.reject(Object.assign(new Error(`Number of retries exceeded: ${refused.message}`), { cause: refused }))
+            : Reflect.get(target, key, receiver),
+      });
+    };
+    const logs: string[] = [];
+    const sender = new OutboxSender({
+      outbox,
+      producer,
+      codec: new PlateEventCodec({ format: 'json' }),
+      topic,
+      backoff: { initialMs: 50, maxMs: 200 },
+      log: (_l, m, d) => logs.push(`${m} ${JSON.stringify(d)}`),
+    });
+    const sink = new OutboxSink(outbox, sender, { drainMs: 30_000 });
+    const events = Array.from({ length: 200 }, (_, i) => makeEvent({ plate: `SEQ${i}`, camera_id: 'cam-1' }));
+    for (const e of events) await sink.write({ event: e, images: {} });
+    const got = await readTopic(brokers, topic, events.length, { settleMs: 500 });
+    // Rows are marked sent just after the broker's answer, which may come after the consumer saw them.
+    for (let i = 0; i < 50 && outbox.stats().pending > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    const stats = sender.stats();
+    const pending = outbox.stats().pending;
+    await sink.close();
+    assert.equal(stats.producersRebuilt, 1, logs.join('\n'));
+    assert.equal(made, 2);
+    assert.ok(
+      logs.some((l) => l.includes('producer replaced') && l.includes('OUT_OF_ORDER_SEQUENCE_NUMBER')),
+      logs.join('\n'),
+    );
+    assert.equal(pending, 0);
+    assert.deepEqual(
+      got.map((m) => (parseMessage(m.value!) as { kind: 'json'; value: { event_id: string } }).value.event_id),
+      events.map((e) => e.event_id),
+    );
+  });
+
+  it('a producer that keeps failing for any reason (injected) is replaced after three failed sends in a row', async () => {
+    const topic = `ovr-test-${randomUUID()}`;
+    await createTopics(brokers, [topic], 1);
+    const outbox = new Outbox(join(tmp, 'stuck.sqlite'));
+    let made = 0;
+    const producer = (): Producer => {
+      const real = createProducer(brokers);
+      if (made++ > 0) return real;
+      return new Proxy(real, {
+        get: (target, key, receiver) => (key === 'send' ? () => Promise.reject(new Error('Request Produce timed out')) : Reflect.get(target, key, receiver)),
+      });
+    };
+    const sender = new OutboxSender({ outbox, producer, codec: new PlateEventCodec({ format: 'json' }), topic, backoff: { initialMs: 50, maxMs: 200 } });
+    const sink = new OutboxSink(outbox, sender, { drainMs: 30_000 });
+    const events = Array.from({ length: 20 }, (_, i) => makeEvent({ plate: `STK${i}` }));
+    for (const e of events) await sink.write({ event: e, images: {} });
+    const got = await readTopic(brokers, topic, events.length, { settleMs: 500 });
+    const stats = sender.stats();
+    await sink.close();
+    assert.equal(got.length, events.length);
+    assert.equal(stats.producersRebuilt, 1);
+    assert.ok(stats.failures >= 3 && stats.failures < 6, `failures ${stats.failures}`);
   });
 });
