@@ -30,6 +30,12 @@ export const PipelineConfig = z
      * the vote over a track's frames does their job for a fraction of the CPU.
      */
     primary_views_only: z.boolean().default(true),
+    /**
+     * Plate reads run in a worker thread of their own, on a second core while the vehicle
+     * detector runs (onnxruntime-node infers on the calling thread, so inline they take turns).
+     * false: inline, for a single-core box or to save the thread's copy of the models (~40 MB).
+     */
+    plate_reads_in_thread: z.boolean().default(true),
     /** Emit a track's event as soon as its reads settle (low latency) instead of when the vehicle leaves. */
     emit_on_settle: z.boolean().default(true),
     /**

@@ -4,8 +4,9 @@
  * per track → one event per vehicle through the EventProcessor, handed to `emit`.
  *
  * Throughput comes from overlap, not from skipping work: while the plate reads of frame N run,
- * the vehicle detector already works on frame N+1 (onnxruntime runs each session on its own
- * thread, so on a two-core box the two stages use both cores). Tracker updates and track
+ * the vehicle detector already works on frame N+1. onnxruntime-node infers on the calling
+ * thread, so the two stages only use two cores when the reads run in a thread of their own
+ * (ThreadedPlateReader, the default); inline they take turns. Tracker updates and track
  * finalization stay strictly in frame order.
  *
  * Plates are only ever looked for inside tracked vehicles (and the camera's ROI when one is

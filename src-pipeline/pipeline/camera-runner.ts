@@ -14,7 +14,8 @@ import type { SourceStats } from '../ingest/stats.js';
 import type { CapturedEvent } from '../sinks/event-sink.js';
 import type { RgbImage } from '../vision/image.js';
 import { Recognizer } from '../vision/recognizer.js';
-import { CameraPipeline, type FrameReport, type PipelineLog, type PipelineStats } from './camera-pipeline.js';
+import { CameraPipeline, type FrameAnalyzer, type FrameReport, type PipelineLog, type PipelineStats } from './camera-pipeline.js';
+import { ThreadedPlateReader } from './threaded-reader.js';
 
 export interface PipelineConfigs {
   recognition: RecognitionConfig;
@@ -60,10 +61,14 @@ export function configsForCamera(camera: CameraConfig, configs: PipelineConfigs)
 export async function startCamera(opts: CameraRunOptions): Promise<CameraRun> {
   const cfg = configsForCamera(opts.camera, opts.configs);
   const recognizer = await Recognizer.create(cfg.recognition);
+  const reader = cfg.pipeline.plate_reads_in_thread ? await ThreadedPlateReader.start(cfg.recognition, opts.log) : null;
+  const analyzer: FrameAnalyzer = reader
+    ? { findVehicles: (img, t) => recognizer.findVehicles(img, t), readRegion: (img, region, o, t) => reader.readRegion(img, region, o, t) }
+    : recognizer;
   const source = createFrameSource(cameraToSourceSpec(opts.camera));
   const pipeline = new CameraPipeline({
     camera: { id: opts.camera.id, roi: opts.camera.roi, direction_line: opts.camera.direction_line },
-    analyzer: recognizer,
+    analyzer,
     tracking: cfg.tracking,
     events: cfg.events,
     pipeline: cfg.pipeline,
@@ -73,18 +78,22 @@ export async function startCamera(opts: CameraRunOptions): Promise<CameraRun> {
     host: opts.host,
   });
   const t0 = performance.now();
-  const done = pipeline.run(source, opts.onFrame).then(
-    (stats) => {
-      const src = source.stats();
-      // A source that failed before its first frame (a missing file, a bad URL without
-      // reconnects) ends its iteration like a finished file; it is a failure, not a result.
-      if (src.state === 'error' && src.framesOut === 0) throw new Error(`camera ${opts.camera.id}: source gave no frames: ${src.lastError ?? 'unknown error'}`);
-      return { pipeline: stats, source: src, wallMs: performance.now() - t0 };
-    },
-    async (err: unknown) => {
-      await source.stop();
-      throw err;
-    },
-  );
+  const done = pipeline
+    .run(source, opts.onFrame)
+    .finally(() => reader?.close())
+    .then(
+      (stats) => {
+        const src = source.stats();
+        // A source that failed before its first frame (a missing file, a bad URL without
+        // reconnects) ends its iteration like a finished file; it is a failure, not a result.
+        if (src.state === 'error' && src.framesOut === 0)
+          throw new Error(`camera ${opts.camera.id}: source gave no frames: ${src.lastError ?? 'unknown error'}`);
+        return { pipeline: stats, source: src, wallMs: performance.now() - t0 };
+      },
+      async (err: unknown) => {
+        await source.stop();
+        throw err;
+      },
+    );
   return { source, pipeline, done, stop: () => source.stop() };
 }

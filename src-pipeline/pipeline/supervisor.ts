@@ -5,7 +5,7 @@
  * camera stays "failed" and says why, and the other cameras carry on. Events from all workers
  * go to one EventSink on this thread, and each is acknowledged only once the sink holds it.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { CameraConfig } from '../common/cameras-config.js';
 import type { PlateEvent } from '../common/plate-event.js';
 import { Backoff, type BackoffOptions } from '../ingest/backoff.js';
@@ -13,6 +13,7 @@ import type { EventSink } from '../sinks/event-sink.js';
 import type { FrameReport, PipelineLog } from './camera-pipeline.js';
 import type { CameraRunResult, PipelineConfigs } from './camera-runner.js';
 import type { PreviewJpeg } from './preview-encoder.js';
+import { spawnWorker } from './worker-spawn.js';
 import type { SupervisorMessage, WireImages, WorkerInit, WorkerMessage } from './worker-protocol.js';
 
 export type CameraState = 'starting' | 'running' | 'restarting' | 'finished' | 'failed' | 'stopped';
@@ -51,16 +52,8 @@ export interface SupervisorOptions {
 
 export const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 10 * 60_000, backoff: { initialMs: 1000, maxMs: 30_000 } };
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WORKER_URL = new URL(`./camera-worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url);
-
 function newWorker(init: WorkerInit): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: init });
-  // Running from source under tsx (tests, dev): Node 20 does not apply the --import tsx a
-  // worker inherits to the worker's entry module, so the worker registers tsx's hooks itself.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+  return spawnWorker('camera-worker', init);
 }
 
 class CameraSlot {

@@ -175,6 +175,7 @@ describe('PipelineConfig / loadPipelineConfig', () => {
       vote_full_plate_width: 60,
       full_size_every: 4,
       primary_views_only: true,
+      plate_reads_in_thread: true,
       emit_on_settle: true,
       idle_after: 15,
       idle_stride: 3,
