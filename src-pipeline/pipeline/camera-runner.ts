@@ -61,7 +61,7 @@ export function configsForCamera(camera: CameraConfig, configs: PipelineConfigs)
 export async function startCamera(opts: CameraRunOptions): Promise<CameraRun> {
   const cfg = configsForCamera(opts.camera, opts.configs);
   const recognizer = await Recognizer.create(cfg.recognition);
-  const reader = cfg.pipeline.plate_reads_in_thread ? await ThreadedPlateReader.start(cfg.recognition, opts.log) : null;
+  const reader = cfg.pipeline.plate_reads_in_thread ? await ThreadedPlateReader.start(cfg.recognition, opts.log, { primaryOnly: cfg.pipeline.primary_views_only }) : null;
   const analyzer: FrameAnalyzer = reader
     ? { findVehicles: (img, t) => recognizer.findVehicles(img, t), readRegion: (img, region, o, t) => reader.readRegion(img, region, o, t) }
     : recognizer;

@@ -73,9 +73,10 @@ export class Recognizer {
     const pt: DetectTimings = { preMs: 0, inferMs: 0, postMs: 0 };
     const small = await this.detectorView(img);
     const tPlates = performance.now();
-    // The two whole-frame detectors run at once: onnxruntime runs each session off the JS
-    // thread, so with one intra-op thread each they overlap on a two-core box. Their stage
-    // timings therefore overlap too (vehicle_ms + plate_ms can exceed the wall time).
+    // The two whole-frame detectors are started together, so their stage timings overlap
+    // (vehicle_ms + plate_ms can exceed the wall time). onnxruntime-node runs session.run on
+    // the calling thread, so the inference itself takes turns; the video path moves plate
+    // reads to a thread of their own for real overlap (pipeline/threaded-reader.ts).
     let t1 = 0;
     const [vehicles, frameCands] = await Promise.all([
       this.detectVehicles(small, vt).then((v) => {

@@ -41,7 +41,8 @@ describe('ThreadedPlateReader (real models, real frames)', { skip: sharedSkip([C
 
   before(async () => {
     inline = await Recognizer.create(recognition);
-    threaded = await ThreadedPlateReader.start(recognition, (level, message) => logs.push(`${level} ${message}`));
+    // As the pipeline starts it by default: primary views only, so without the second OCR model.
+    threaded = await ThreadedPlateReader.start(recognition, (level, message) => logs.push(`${level} ${message}`), { primaryOnly: true });
     const src = createFrameSource({ id: 'reader-test', type: 'file', source: CLIP });
     for await (const f of src) if (f.index % 16 === 0) frames.push(f.image);
     await src.stop();
