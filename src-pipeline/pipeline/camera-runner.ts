@@ -61,11 +61,19 @@ export function configsForCamera(camera: CameraConfig, configs: PipelineConfigs)
 export async function startCamera(opts: CameraRunOptions): Promise<CameraRun> {
   const cfg = configsForCamera(opts.camera, opts.configs);
   const recognizer = await Recognizer.create(cfg.recognition);
-  const reader = cfg.pipeline.plate_reads_in_thread ? await ThreadedPlateReader.start(cfg.recognition, opts.log, { primaryOnly: cfg.pipeline.primary_views_only }) : null;
+  const reader = cfg.pipeline.plate_reads_in_thread
+    ? await ThreadedPlateReader.start(cfg.recognition, opts.log, { primaryOnly: cfg.pipeline.primary_views_only })
+    : null;
   const analyzer: FrameAnalyzer = reader
     ? { findVehicles: (img, t) => recognizer.findVehicles(img, t), readRegion: (img, region, o, t) => reader.readRegion(img, region, o, t) }
     : recognizer;
-  const source = createFrameSource(cameraToSourceSpec(opts.camera));
+  let source: FrameSource;
+  try {
+    source = createFrameSource(cameraToSourceSpec(opts.camera));
+  } catch (err) {
+    await reader?.close();
+    throw err;
+  }
   const pipeline = new CameraPipeline({
     camera: { id: opts.camera.id, roi: opts.camera.roi, direction_line: opts.camera.direction_line },
     analyzer,
