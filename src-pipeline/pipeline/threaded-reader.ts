@@ -113,6 +113,7 @@ export class ThreadedPlateReader {
     if (this.closed) throw new AlprError('INTERNAL', 'plate reader thread is closed');
     const crop = regionCrop(img, region);
     const worker = await this.thread();
+    if (this.closed) throw new AlprError('INTERNAL', 'plate reader thread is closed');
     const id = ++this.seq;
     const reply = new Promise<RegionRead & { t: DetectTimings }>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     const req: ReadRequest = { type: 'read', id, image: crop.image, region: crop.inner, opts: this.init.primaryOnly ? { ...opts, primaryOnly: true } : opts };
@@ -144,6 +145,12 @@ export class ThreadedPlateReader {
       let up = false;
       w.on('message', (m: ReaderReply) => {
         if (m.type === 'ready') {
+          if (this.closed) {
+            // close() came while the models loaded: this thread is nobody's now.
+            void w.terminate();
+            reject(new AlprError('INTERNAL', 'plate reader thread closed'));
+            return;
+          }
           up = true;
           this.worker = w;
           this.lastSpawnFailure = null;
@@ -171,8 +178,9 @@ export class ThreadedPlateReader {
         else if (!this.closed) {
           this.crashes++;
           this.log('warn', 'plate reader thread exited; the next read starts a new one', { code });
-          this.failPending(new AlprError('INTERNAL', `plate reader thread exited (code ${code})`));
         }
+        // Reads sent to this thread get no answer now; they fail and are retried on a later frame.
+        this.failPending(new AlprError('INTERNAL', `plate reader thread exited (code ${code})`));
       });
     });
     ready.catch((error: Error) => {
