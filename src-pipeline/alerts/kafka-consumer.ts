@@ -71,7 +71,11 @@ export class AlertConsumer {
    */
   async stop(): Promise<void> {
     this.stopDeadline = Date.now() + STOP_GRACE_MS;
-    this.consumer.pause([{ topic: this.opts.topic }]);
+    try {
+      this.consumer.pause([{ topic: this.opts.topic }]);
+    } catch {
+      // Not running (it never started or kafkajs gave up on it): nothing to pause.
+    }
     await Promise.all([...this.inFlight]);
     await this.consumer.disconnect();
   }
