@@ -60,6 +60,18 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
     await store.close();
   });
 
+  /** Offsets the alert engine's group has committed on the topic, summed over its partitions. */
+  const committedOffsets = async () => {
+    const admin = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchOffsets({ groupId: ALERT_CONSUMER_GROUP, topics: [topic] });
+      return offsets[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+
   after(async () => {
     await hook?.close();
     await pg?.stop();
@@ -153,19 +165,8 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
   });
 
   it('commits a batch only after its notifications are delivered (a crash mid-delivery re-evaluates, never loses)', async () => {
-    const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING });
-    const committed = async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const offsets = await admin.fetchOffsets({ groupId: ALERT_CONSUMER_GROUP, topics: [topic] });
-        return offsets[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-      } finally {
-        await admin.disconnect();
-      }
-    };
-    const before = await committed();
-    const producer = kafka.producer();
+    const before = await committedOffsets();
+    const producer = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     const slow = makeEvent({ plate: 'GATE77' });
     await producer.send({ topic, messages: [{ key: 'cam-1', value: await new PlateEventCodec({ format: 'json' }).encode(slow) }] });
@@ -186,11 +187,11 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
       // requests records a request on arrival; waitFor would only resolve once it is answered.
       for (let i = 0; i < 300 && hook.requests.length === seen; i++) await new Promise((r) => setTimeout(r, 100));
       assert.equal(JSON.parse(hook.requests[seen]?.body ?? '{}').event?.event_id, slow.event_id);
-      assert.equal(await committed(), before, 'nothing is committed while the notification is still in flight');
+      assert.equal(await committedOffsets(), before, 'nothing is committed while the notification is still in flight');
       let now = before;
       for (let i = 0; i < 100 && now === before; i++) {
         await new Promise((r) => setTimeout(r, 200));
-        now = await committed();
+        now = await committedOffsets();
       }
       assert.equal(now, before + 1, 'the batch is committed once the webhook answered');
     } finally {
@@ -201,19 +202,8 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
   });
 
   it('a stop while a notification is in flight waits for it and commits, so the next engine does not send it again', async () => {
-    const kafka = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING });
-    const committed = async () => {
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
-        const offsets = await admin.fetchOffsets({ groupId: ALERT_CONSUMER_GROUP, topics: [topic] });
-        return offsets[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
-      } finally {
-        await admin.disconnect();
-      }
-    };
-    const before = await committed();
-    const producer = kafka.producer();
+    const before = await committedOffsets();
+    const producer = new Kafka({ clientId: 'ovr-alpr-test', brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
     const late = makeEvent({ plate: 'GATE88' });
     await producer.send({ topic, messages: [{ key: 'cam-1', value: await new PlateEventCodec({ format: 'json' }).encode(late) }] });
@@ -241,7 +231,7 @@ describe('ovr-alpr alerts: Kafka → rules → webhook (real broker, registry an
     }
     const stats = JSON.parse(out.at(-1)!) as { delivered: number };
     assert.equal(stats.delivered, 1);
-    assert.equal(await committed(), before + 1, 'the delivered batch was committed before the engine left the group');
+    assert.equal(await committedOffsets(), before + 1, 'the delivered batch was committed before the engine left the group');
   });
 
   it('a replay of the topic (a new group from the beginning) evaluates every event again but sends nothing already delivered', async () => {
